@@ -1,0 +1,68 @@
+"""Parsing source text into a libcst tree, with user-facing errors.
+
+One place that turns libcst's parser errors (and Python 2 code, and pathological nesting) into a
+:class:`~pl_convert.sourcefile.SourceError` with a line number and a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from .sourcefile import SourceError
+
+_PY2_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^\s*print\s+(?![\s(=.,)\[]|$)"), "a Python 2 print statement"),
+    (re.compile(r"^\s*print\s*$"), "a Python 2 print statement"),
+    (re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:"), "a Python 2 'except X, e:' clause"),
+    (re.compile(r"^\s*raise\s+[\w.]+\s*,\s*\S"), "a Python 2 'raise X, msg' statement"),
+    (re.compile(r"^\s*exec\s+[\"'\w]"), "a Python 2 exec statement"),
+    (re.compile(r"`[^`\n]+`"), "Python 2 backtick repr"),
+    (re.compile(r"<>"), "the Python 2 '<>' operator"),
+    (re.compile(r"\b0[0-7]+\b"), "a Python 2 octal literal"),
+    (re.compile(r"\bur[\"']"), "a Python 2 ur'' string"),
+)
+
+
+def _python2_hint(text: str, line: int | None) -> str | None:
+    """If the failing line (or any line) looks like Python 2, say what it is."""
+    lines = text.splitlines()
+    candidates = []
+    if line is not None and 1 <= line <= len(lines):
+        candidates.append((line, lines[line - 1]))
+    for (lineno, src) in candidates:
+        for pattern, what in _PY2_PATTERNS:
+            if pattern.search(src):
+                return f"line {lineno} looks like {what}"
+    return None
+
+
+def parse_module(text: str, path: str | None = None):
+    """Parse ``text`` with libcst. Raises :class:`SourceError` on any failure."""
+    import libcst as cst
+
+    if not text.strip():
+        # libcst parses an empty module fine; callers decide what "empty" means.
+        return cst.parse_module(text)
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(limit, 10_000))
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        line = getattr(exc, "raw_line", None)
+        hint = _python2_hint(text, line)
+        if hint:
+            raise SourceError(
+                path,
+                f"Python 2 code is not supported ({hint}); port it to Python 3 first "
+                "(e.g. with 2to3)",
+                line=line,
+            ) from None
+        message = str(getattr(exc, "message", "") or "invalid syntax").splitlines()[0]
+        raise SourceError(path, f"syntax error: {message}", line=line) from None
+    except RecursionError:
+        raise SourceError(path, "expression nesting is too deep to parse") from None
+    except (MemoryError, ValueError, TypeError) as exc:  # parser-internal failures
+        raise SourceError(path, f"cannot parse: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.setrecursionlimit(limit)
