@@ -1,4 +1,5 @@
-"""analysis -> plan -> emit (work in progress)."""
+"""The conversion pipeline: parse → analysis → plan → emit, as data in and data out."""
+
 from __future__ import annotations
 
 from .result import ConversionResult, ConvertOptions, Reason, Status
@@ -7,8 +8,38 @@ from ..sourcefile import SourceError
 
 
 def run_conversion(source: str, options: ConvertOptions, path: str | None) -> ConversionResult:
+    """Convert ``source``; every outcome (including bad input) is a :class:`ConversionResult`."""
     try:
-        parse_module(source, path)
+        module = parse_module(source, path)
     except SourceError as exc:
         return ConversionResult(Status.UNPARSEABLE, source, reasons=[Reason(exc.line or 0, exc.message)])
-    return ConversionResult(Status.NO_TRAINING_LOOP, source)
+
+    from .analysis import Unsupported, analyze, find_backward_calls, uses_lightning
+    from .names import ImportTable
+
+    imports = ImportTable.from_module(module)
+    if uses_lightning(module, imports):
+        return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation="the script already uses Lightning")
+    if not find_backward_calls(module):
+        return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation="no loss.backward() call: no training loop to convert")
+    try:
+        picture = analyze(module, imports)
+        from .plan import make_plan
+
+        plan = make_plan(picture)
+        from .emit import emit
+
+        emitted = emit(plan, options)
+    except Unsupported as exc:
+        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(exc.line, exc.message)])
+    except RecursionError:
+        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, "the script is nested too deeply to analyse")])
+    explanation = "\n".join(["found:"] + [f"  {line}" for line in picture.describe()] + ["plan:"] + [f"  {line}" for line in plan.describe()])
+    return ConversionResult(
+        Status.CONVERTED,
+        source,
+        output=emitted.code,
+        changes=emitted.changes,
+        notes=emitted.notes,
+        explanation=explanation,
+    )

@@ -1,0 +1,380 @@
+"""Emit: render the plan into the script.
+
+The LightningModule is generated from a short template (parsed by libcst) whose hook bodies are
+then replaced by the user's own statements, so comments, blank lines and multi-line strings
+inside them are kept exactly. The loop statements are replaced in place; everything else in the
+file is left byte-identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from .analysis import Picture
+from .names import NameUsage, dotted, usage_of
+from .plan import HOOK_ORDER, Plan
+from .result import Change, ConvertOptions, Note
+from .transforms import RemoveStatements, StripDeviceMoves
+
+REVIEW_PREFIX = "# pl-convert: review — "
+
+STEP_HOOKS = {"training_step", "validation_step", "test_step"}
+
+
+@dataclass
+class Emitted:
+    code: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+def _all_names(module: cst.Module) -> set[str]:
+    usage = usage_of(module)
+    return usage.loads | usage.stores
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    candidate = name
+    counter = 2
+    while candidate in taken:
+        candidate = f"{name}_{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _class_name(picture: Picture) -> str:
+    base = picture.model_class.rsplit(".", 1)[-1] if picture.model_class else "Model"
+    base = base[:1].upper() + base[1:]
+    return f"Lit{base}"
+
+
+def _accelerator(picture: Picture) -> tuple[str, str | None]:
+    """Trainer accelerator argument (code) matching the script's device choice, and a note."""
+    code = cst.Module([]).code_for_node
+    for stmt in picture.device_assigns:
+        value = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) else None
+        if isinstance(value, cst.Call) and value.args:
+            value = value.args[0].value
+        if isinstance(value, cst.IfExp):
+            body, orelse = code(value.body), code(value.orelse)
+            if "cuda" in body and "cpu" in orelse:
+                return f'"gpu" if {code(value.test)} else "cpu"', None
+            if "cpu" in body and "cuda" in orelse:
+                return f'"cpu" if {code(value.test)} else "gpu"', None
+        if isinstance(value, cst.SimpleString):
+            text = value.evaluated_value if isinstance(value.evaluated_value, str) else ""
+            if text.startswith("cuda"):
+                return '"gpu"', None
+            if text.startswith("cpu"):
+                return '"cpu"', None
+        return '"auto"', "the device is chosen at run time here; check the Trainer's accelerator"
+    if picture.uses_cuda_calls:
+        return '"gpu"', None
+    return '"cpu"', None
+
+
+def _hook_signature(hook: str, plan: Plan) -> str:
+    if hook in STEP_HOOKS:
+        return f"self, batch, {plan.step_params[hook]}"
+    return "self"
+
+
+def _configure_optimizers_body(plan: Plan, indent: str) -> str:
+    names = plan.optimizer_names
+    optimizers = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+    if plan.mode == "manual" or not plan.configured_schedulers:
+        return f"{indent}return {optimizers}\n"
+    if len(names) != 1:
+        return f"{indent}return {optimizers}\n"
+    configs = []
+    for fact, interval, monitor in plan.configured_schedulers:
+        entry = f'{{"scheduler": {fact.name}, "interval": "{interval}"'
+        if monitor:
+            entry += f', "monitor": "{monitor}"'
+        configs.append(entry + "}")
+    if len(configs) == 1:
+        return f'{indent}return {{"optimizer": {names[0]}, "lr_scheduler": {configs[0]}}}\n'
+    return f"{indent}return [{names[0]}], [{', '.join(configs)}]\n"
+
+
+def render_class(plan: Plan, class_name: str, base: str, indent: str, newline: str, notes: dict[str, str]) -> cst.ClassDef:
+    picture = plan.picture
+    model = picture.model_name
+    attr = plan.model_attr
+    u = indent
+    lines = [f"class {class_name}({base}):"]
+    lines.append(f'{u}"""LightningModule made by pl-convert from the training loop of this script."""')
+    lines.append("")
+    lines.append(f"{u}def __init__(self, {model}):")
+    lines.append(f"{u}{u}super().__init__()")
+    lines.append(f"{u}{u}self.{attr} = {model}")
+    if plan.mode == "manual":
+        lines.append(f"{u}{u}self.automatic_optimization = False")
+    lines.append("")
+    lines.append(f"{u}def forward(self, *args, **kwargs):")
+    lines.append(f"{u}{u}return self.{attr}(*args, **kwargs)")
+    for hook in HOOK_ORDER:
+        if not plan.hooks.get(hook):
+            continue
+        lines.append("")
+        if hook in notes:
+            lines.append(f"{u}{REVIEW_PREFIX}{notes[hook]}")
+        lines.append(f"{u}def {hook}({_hook_signature(hook, plan)}):")
+        lines.append(f"{u}{u}pass")
+    lines.append("")
+    lines.append(f"{u}def configure_optimizers(self):")
+    lines.append(_configure_optimizers_body(plan, u + u).rstrip("\n"))
+    text = newline.join(lines) + newline
+    module = cst.parse_module(text, config=cst.PartialParserConfig(default_indent=indent, default_newline=newline))
+    cls = module.body[0]
+    assert isinstance(cls, cst.ClassDef)
+    new_body = []
+    keyword = "nonlocal" if plan.scope_is_function else "global"
+    for item in cls.body.body:
+        if isinstance(item, cst.FunctionDef) and item.name.value in plan.hooks and plan.hooks[item.name.value]:
+            statements = list(plan.hooks[item.name.value])
+            statements[0] = statements[0].with_changes(leading_lines=_without_leading_blanks(statements[0].leading_lines))
+            declared = plan.declarations.get(item.name.value)
+            if declared:
+                statements.insert(0, cst.parse_statement(f"{keyword} {', '.join(declared)}{newline}"))
+            item = item.with_changes(body=item.body.with_changes(body=statements))
+        new_body.append(item)
+    return cls.with_changes(body=cls.body.with_changes(body=new_body))
+
+
+def _without_leading_blanks(leading_lines):
+    out = list(leading_lines)
+    while out and out[0].comment is None:
+        out.pop(0)
+    return out
+
+
+class _Splice(cst.CSTTransformer):
+    """Replace the loop region and the test loop, strip model device moves, drop statements."""
+
+    def __init__(self, replacements: dict[cst.CSTNode, list[cst.BaseStatement]], model_assign, device_names, drop, region=None) -> None:
+        self.replacements = replacements
+        self.region = region
+        self.model_assign = model_assign
+        self.device_names = device_names
+        self.drop = drop
+
+    def on_leave(self, original, updated):
+        if original in self.replacements:
+            new = self.replacements[original]
+            if not new:
+                return cst.RemoveFromParent()
+            if original is not self.region and hasattr(original, "leading_lines"):
+                first = new[0]
+                new = [first.with_changes(leading_lines=list(original.leading_lines) + list(getattr(first, "leading_lines", [])))] + new[1:]
+            return cst.FlattenSentinel(new)
+        if any(original is d for d in self.drop):
+            return cst.RemoveFromParent()
+        if original is self.model_assign:
+            return updated.visit(StripDeviceMoves(self.device_names))
+        return updated
+
+
+def emit(plan: Plan, options: ConvertOptions) -> Emitted:
+    picture = plan.picture
+    module = picture.module
+    line = picture.lines.line
+    span = picture.lines.span
+    indent = module.default_indent
+    newline = module.default_newline
+    taken = _all_names(module)
+    class_name = _fresh(_class_name(picture), taken)
+    lit_name = _fresh(f"lit_{picture.model_name}", taken)
+    trainer_name = _fresh("trainer", taken)
+    alias = "L" if options.import_style == "lightning" else "pl"
+    changes: list[Change] = []
+    notes: list[Note] = []
+
+    hook_notes: dict[str, str] = {}
+    for note_line, message in plan.notes:
+        hook_notes["training_step"] = message
+        notes.append(Note(note_line, message))
+
+    cls = render_class(plan, class_name, f"{alias}.LightningModule", indent, newline, hook_notes)
+    accelerator, accel_note = _accelerator(picture)
+    trainer_args = [f"max_epochs={picture.max_epochs}", f"accelerator={accelerator}", "devices=1"]
+    if picture.val is not None:
+        trainer_args.append("num_sanity_val_steps=0")
+    code = cst.Module([]).code_for_node
+    fit_args = [lit_name, f"train_dataloaders={code(picture.train.loader)}"]
+    if picture.val is not None:
+        fit_args.append(f"val_dataloaders={code(picture.val.loader)}")
+    region_stmts: list[cst.BaseStatement] = []
+    for name in plan.bindings_needed:
+        region_stmts.append(cst.parse_statement(f"{name} = None{newline}"))
+    trainer_stmt = cst.parse_statement(f"{trainer_name} = {alias}.Trainer({', '.join(trainer_args)}){newline}")
+    if accel_note:
+        trainer_stmt = trainer_stmt.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(REVIEW_PREFIX + accel_note))])
+        notes.append(Note(line(picture.region), accel_note))
+    blank_count = 1 if plan.scope_is_function or picture.parents.block_owner(picture.region) is not module else 2
+    blanks = [cst.EmptyLine()] * blank_count
+    cls = cls.with_changes(leading_lines=blanks)
+    lit_stmt = cst.parse_statement(f"{lit_name} = {class_name}({picture.model_name}){newline}")
+    lit_stmt = lit_stmt.with_changes(leading_lines=blanks + list(picture.region.leading_lines))
+    region_stmts = [cls] + region_stmts + [
+        lit_stmt,
+        trainer_stmt,
+        cst.parse_statement(f"{trainer_name}.fit({', '.join(fit_args)}){newline}"),
+    ]
+    replacements: dict[cst.CSTNode, list[cst.BaseStatement]] = {picture.region: region_stmts}
+    start, end = span(picture.region)
+    if picture.epoch_loop is not None:
+        changes.append(Change(start, end, f"epoch loop → {alias}.Trainer(max_epochs={picture.max_epochs}).fit(...)"))
+    tspan = span(picture.train.loop)
+    changes.append(Change(tspan[0], tspan[1], "batch loop → training_step" + (f" (manual optimization)" if plan.mode == "manual" else "")))
+    if picture.val is not None:
+        vspan = span(picture.val.loop)
+        changes.append(Change(vspan[0], vspan[1], "evaluation loop → validation_step"))
+    for fact, interval, monitor in plan.configured_schedulers:
+        changes.append(Change(line(fact.step_stmt), line(fact.step_stmt), f"{fact.name}.step() → configure_optimizers (interval={interval!r}{', monitor=' + repr(monitor) if monitor else ''})"))
+
+    test = picture.test
+    if test is not None:
+        test_call = cst.parse_statement(f"{trainer_name}.test({lit_name}, dataloaders={code(test.loader)}){newline}")
+        new = [test_call]
+        if test.function is not None and test.result_target is not None:
+            new.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(test.result_target)], cst.parse_expression(f"{lit_name}.test_result"))]))
+        replacements[test.holder] = new
+        tspan = span(test.loop)
+        changes.append(Change(tspan[0], tspan[1], f"test loop → test_step + {trainer_name}.test(...)"))
+
+    drop: list[cst.BaseStatement] = []
+    # model.to(device) / model.cuda() statements, and model.eval() right before the test loop
+    for stmt in _scope_statements(picture):
+        call = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) else None
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and dotted(call.func.value) == picture.model_name:
+            if call.func.attr.value in ("cuda",) or (call.func.attr.value == "to" and _only_device_args(call, picture.device_names)):
+                drop.append(stmt)
+                changes.append(Change(line(stmt), line(stmt), f"removed {code(call)} (Lightning moves the model)"))
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+            value = stmt.body[0].value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and dotted(value.func.value) == picture.model_name and (
+                value.func.attr.value == "cuda" or (value.func.attr.value == "to" and _only_device_args(value, picture.device_names))
+            ) and dotted(stmt.body[0].targets[0].target) == picture.model_name:
+                drop.append(stmt)
+                changes.append(Change(line(stmt), line(stmt), f"removed {code(stmt.body[0])} (Lightning moves the model)"))
+    if test is not None:
+        siblings = _siblings(picture, test.holder)
+        index = siblings.index(test.holder) if test.holder in siblings else -1
+        if index > 0:
+            previous = siblings[index - 1]
+            call = previous.body[0].value if isinstance(previous, cst.SimpleStatementLine) and isinstance(previous.body[0], cst.Expr) else None
+            if isinstance(call, cst.Call) and dotted(call.func) == f"{picture.model_name}.eval":
+                drop.append(previous)
+                changes.append(Change(line(previous), line(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
+    if picture.model_assign is not None and _has_device_move(picture.model_assign, picture.device_names):
+        changes.append(Change(line(picture.model_assign), line(picture.model_assign), "removed the model's device move"))
+
+    splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
+    first_pass = module.visit(splice)
+
+    # drop what is now unused: device selection, inlined train/test functions
+    loads = usage_of(first_pass).loads
+    for stmt in picture.device_assigns:
+        names = usage_of(stmt).stores
+        if names and not (names & loads) and stmt not in drop:
+            drop.append(stmt)
+            changes.append(Change(line(stmt), line(stmt), "removed device selection (Lightning chooses the device)"))
+    for phase in (picture.train, picture.val, picture.test):
+        if phase is not None and phase.function is not None and phase.function not in drop:
+            if phase.function.name.value not in loads:
+                drop.append(phase.function)
+                s, e = span(phase.function)
+                changes.append(Change(s, e, f"def {phase.function.name.value}(...) → inlined into the LightningModule"))
+    new_module = module.visit(_Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region))
+
+    new_module = _add_import(new_module, picture, alias, options)
+    changes.append(Change(0, 0, f"added `{'import lightning as L' if alias == 'L' else 'import pytorch_lightning as pl'}`"))
+    changes.sort(key=lambda c: (c.start_line, c.end_line))
+    return Emitted(code=new_module.code, changes=changes, notes=notes)
+
+
+def _has_device_move(stmt, device_names) -> bool:
+    stripper = StripDeviceMoves(device_names)
+    stmt.visit(stripper)
+    return stripper.removed > 0
+
+
+def _only_device_args(call: cst.Call, device_names: set[str]) -> bool:
+    from .transforms import _is_device_arg
+
+    return bool(call.args) and all(_is_device_arg(a, device_names) or (a.keyword and a.keyword.value == "non_blocking") for a in call.args)
+
+
+def _scope_statements(picture: Picture) -> list[cst.BaseStatement]:
+    scope = picture.scope
+    statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(picture.module.body)
+    out = []
+    for stmt in statements:
+        out.append(stmt)
+        if isinstance(stmt, cst.If) and isinstance(stmt.body, cst.IndentedBlock):
+            out.extend(stmt.body.body)
+    return out
+
+
+def _siblings(picture: Picture, stmt: cst.BaseStatement) -> list[cst.BaseStatement]:
+    owner = picture.parents.block_owner(stmt)
+    if owner is None:
+        return []
+    from .tree import body_of
+
+    return body_of(owner)
+
+
+def _loads_without(module: cst.Module, skip: cst.CSTNode) -> set[str]:
+    usage = NameUsage()
+
+    class _Skip(cst.CSTVisitor):
+        def on_visit(self, node):
+            if node is skip:
+                return False
+            if isinstance(node, cst.BaseStatement) and not isinstance(node, (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.FunctionDef, cst.ClassDef)):
+                node.visit(usage)
+                return False
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                if node is skip:
+                    return False
+                node.visit(usage)
+                return False
+            if isinstance(node, (cst.If, cst.While)):
+                node.test.visit(usage)
+            if isinstance(node, cst.For):
+                node.iter.visit(usage)
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    item.item.visit(usage)
+            return True
+
+    module.visit(_Skip())
+    return usage.loads
+
+
+def _add_import(module: cst.Module, picture: Picture, alias: str, options: ConvertOptions) -> cst.Module:
+    text = "import lightning as L" if alias == "L" else "import pytorch_lightning as pl"
+    stmt = cst.parse_statement(text + module.default_newline)
+    body = list(module.body)
+    index = 0 if body and _is_docstring(body[0]) else -1
+    for i in range(index + 1, len(body)):
+        item = body[i]
+        if isinstance(item, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in item.body):
+            index = i
+        else:
+            break
+    body.insert(index + 1, stmt)
+    return module.with_changes(body=body)
+
+
+def _is_docstring(stmt) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

@@ -1,0 +1,264 @@
+"""Name helpers: dotted names of expressions, import aliases, and which names a piece of code
+reads and binds. Cheap and metadata-free (no libcst scope providers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+LIGHTNING_MODULES = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric")
+
+
+def dotted(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def call_name(node: cst.BaseExpression) -> str | None:
+    """Dotted name of the function of a call (``optim.Adam`` for ``optim.Adam(...)``)."""
+    if isinstance(node, cst.Call):
+        return dotted(node.func)
+    return None
+
+
+@dataclass
+class ImportTable:
+    """Local name -> fully qualified name, from a module's top-level and nested imports."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    imports_lightning: bool = False
+    last_import_index: int = -1  #: index in module.body of the last top-level import statement
+
+    @classmethod
+    def from_module(cls, module: cst.Module) -> "ImportTable":
+        table = cls()
+        collector = _ImportCollector(table)
+        module.visit(collector)
+        for index, stmt in enumerate(module.body):
+            if isinstance(stmt, cst.SimpleStatementLine) and any(
+                isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+            ):
+                table.last_import_index = index
+        return table
+
+    def qualify(self, name: str | None) -> str | None:
+        """Resolve a dotted local name through the import aliases (``nn.Module`` -> ``torch.nn.Module``)."""
+        if not name:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.aliases.get(head)
+        if base is None:
+            return name
+        return f"{base}.{rest}" if rest else base
+
+    def qualified_call(self, node: cst.BaseExpression) -> str | None:
+        return self.qualify(call_name(node))
+
+
+class _ImportCollector(cst.CSTVisitor):
+    def __init__(self, table: ImportTable) -> None:
+        self.table = table
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = dotted(alias.name) or ""
+            if full.split(".")[0] in ("pytorch_lightning", "lightning", "lightning_fabric"):
+                self.table.imports_lightning = True
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.table.aliases[alias.asname.name.value] = full
+            else:
+                head = full.split(".")[0]
+                self.table.aliases.setdefault(head, head)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative:
+            return
+        module = dotted(node.module) or ""
+        if module.split(".")[0] in ("pytorch_lightning", "lightning", "lightning_fabric"):
+            self.table.imports_lightning = True
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = dotted(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.table.aliases[local] = f"{module}.{name}" if module else name
+
+
+class NameUsage(cst.CSTVisitor):
+    """Which plain names a piece of code reads (``loads``) and binds (``stores``).
+
+    Attribute names, keyword argument names and comprehension variables are not counted.
+    Nested function and class bodies count as reads only (their own bindings are local).
+    """
+
+    def __init__(self) -> None:
+        self.loads: set[str] = set()
+        self.stores: set[str] = set()
+        self.first_load_before_store: set[str] = set()
+
+    # --- helpers -----------------------------------------------------------------------
+    def _store(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.stores.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._store(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._store(target.value)
+        else:  # attribute / subscript targets read their base
+            target.visit(self)
+
+    def _load(self, name: str) -> None:
+        if name not in self.stores:
+            self.first_load_before_store.add(name)
+        self.loads.add(name)
+
+    # --- visitors -----------------------------------------------------------------------
+    def visit_Name(self, node: cst.Name) -> None:
+        self._load(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        node.value.visit(self)
+        for target in node.targets:
+            self._store(target.target)
+        return False
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        node.value.visit(self)
+        if isinstance(node.target, cst.Name):
+            self._load(node.target.value)
+        self._store(node.target)
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if node.value is not None:
+            node.value.visit(self)
+            self._store(node.target)
+        return False
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        node.value.visit(self)
+        self._store(node.target)
+        return False
+
+    def visit_For(self, node: cst.For) -> bool:
+        node.iter.visit(self)
+        self._store(node.target)
+        node.body.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def visit_WithItem(self, node: cst.WithItem) -> bool:
+        node.item.visit(self)
+        if node.asname is not None:
+            self._store(node.asname.name)
+        return False
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+        if node.type is not None:
+            node.type.visit(self)
+        if node.name is not None and isinstance(node.name.name, cst.Name):
+            self.stores.add(node.name.name.value)
+        node.body.visit(self)
+        return False
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.stores.add(node.asname.name.value)
+        else:
+            self.stores.add((dotted(node.name) or "").split(".")[0])
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.stores.add(node.name.value)
+        inner = NameUsage()
+        node.body.visit(inner)
+        params = {p.name.value for p in _all_params(node.params)}
+        for name in inner.loads - inner.stores - params:
+            self._load(name)
+        for deco in node.decorators:
+            deco.visit(self)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.stores.add(node.name.value)
+        for base in node.bases:
+            base.visit(self)
+        inner = NameUsage()
+        node.body.visit(inner)
+        for name in inner.loads - inner.stores:
+            self._load(name)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        inner = NameUsage()
+        node.body.visit(inner)
+        params = {p.name.value for p in _all_params(node.params)}
+        for name in inner.loads - params:
+            self._load(name)
+        return False
+
+    def _comprehension(self, node) -> bool:
+        inner = NameUsage()
+        for_in = node.for_in
+        targets: set[str] = set()
+        while for_in is not None:
+            t = NameUsage()
+            t._store(for_in.target)
+            targets |= t.stores
+            for_in.iter.visit(inner)
+            for cond in for_in.ifs:
+                cond.visit(inner)
+            for_in = for_in.inner_for_in
+        for part in ("elt", "key", "value"):
+            sub = getattr(node, part, None)
+            if sub is not None:
+                sub.visit(inner)
+        for name in inner.loads - targets:
+            self._load(name)
+        return False
+
+    visit_ListComp = _comprehension
+    visit_SetComp = _comprehension
+    visit_GeneratorExp = _comprehension
+    visit_DictComp = _comprehension
+
+
+def _all_params(params: cst.Parameters):
+    yield from params.posonly_params
+    yield from params.params
+    yield from params.kwonly_params
+    if isinstance(params.star_arg, cst.Param):
+        yield params.star_arg
+    if params.star_kwarg is not None:
+        yield params.star_kwarg
+
+
+def param_names(params: cst.Parameters) -> list[str]:
+    return [p.name.value for p in _all_params(params)]
+
+
+def usage_of(*nodes: cst.CSTNode) -> NameUsage:
+    usage = NameUsage()
+    for node in nodes:
+        node.visit(usage)
+    return usage

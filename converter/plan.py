@@ -1,0 +1,598 @@
+"""Plan: from the picture of a script, decide what to emit.
+
+Automatic optimization when the batch loop is the canonical ``zero_grad / backward / step``
+shape; manual optimization (the loop's own calls, ``self.manual_backward``) when it is not but
+the semantics can be kept; :class:`~.analysis.Unsupported` otherwise. The plan holds the bodies
+of every hook as statement lists, already transformed; ``emit.py`` renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with
+from .names import NameUsage, dotted, usage_of
+from .transforms import (
+    ContinueToReturn,
+    RemoveCalls,
+    RenameToSelf,
+    ReplaceBackward,
+    StripDeviceMoves,
+    apply,
+    expr,
+    self_attribute,
+    substitute_names,
+    unwrap_no_grad,
+)
+
+#: attributes a LightningModule already has: hook state must not shadow them
+RESERVED_ATTRIBUTES = {
+    "device", "dtype", "trainer", "logger", "loggers", "log", "log_dict", "global_step", "current_epoch",
+    "training", "train", "eval", "hparams", "model", "optimizers", "lr_schedulers", "forward", "parameters",
+    "automatic_optimization", "example_input_array", "precision", "fabric", "on_gpu", "state_dict", "to", "cuda",
+    "cpu", "half", "float", "double", "zero_grad", "modules", "children", "buffers", "apply", "type", "name",
+}
+
+HOOK_ORDER = (
+    "on_train_epoch_start",
+    "training_step",
+    "on_validation_epoch_start",
+    "validation_step",
+    "on_validation_epoch_end",
+    "on_train_epoch_end",
+    "on_test_epoch_start",
+    "test_step",
+    "on_test_epoch_end",
+)
+
+
+@dataclass
+class Plan:
+    picture: Picture
+    mode: str  #: "automatic" or "manual"
+    manual_reason: str | None
+    hooks: dict[str, list[cst.BaseStatement]]
+    step_params: dict[str, str]  #: hook -> name of its batch-index parameter
+    loss_name: str | None
+    optimizer_names: list[str]
+    configured_schedulers: list[tuple[SchedulerFact, str, str | None]]  #: (fact, interval, monitor)
+    removed_statements: list[cst.BaseStatement]
+    declarations: dict[str, list[str]]  #: hook -> names declared global/nonlocal
+    scope_is_function: bool
+    bindings_needed: list[str]  #: names to bind to None before the class (nonlocal needs a binding)
+    self_state: dict[str, str]
+    model_attr: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        out = [f"optimization: {self.mode}" + (f" ({self.manual_reason})" if self.manual_reason else "")]
+        for name in HOOK_ORDER:
+            if self.hooks.get(name):
+                out.append(f"emit {name} ({len(self.hooks[name])} statements)")
+        for fact, interval, monitor in self.configured_schedulers:
+            out.append(f"configure_optimizers: {fact.name} interval={interval!r}" + (f" monitor={monitor!r}" if monitor else ""))
+        if self.self_state:
+            out.append("state kept on the module: " + ", ".join(f"{k} -> self.{v}" for k, v in self.self_state.items()))
+        return out
+
+
+def _is_call_stmt(stmt: cst.BaseStatement, receiver: str | None, method: str) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+        value = stmt.body[0].value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == method:
+            return receiver is None or dotted(value.func.value) == receiver
+    return False
+
+
+def _contains(node: cst.CSTNode, predicate) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def on_visit(self, n):
+            nonlocal found
+            if predicate(n):
+                found = True
+            return not found
+
+    node.visit(_Finder())
+    return found
+
+
+def _is_backward_call(n) -> bool:
+    return isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "backward"
+
+
+def _loop_breaks(loop: cst.For) -> cst.Break | None:
+    """A ``break`` that belongs to ``loop`` (not to an inner loop)."""
+    found = []
+
+    class _Breaks(cst.CSTVisitor):
+        depth = 0
+
+        def visit_For(self, node):
+            if node is loop:
+                return True
+            self.depth += 1
+
+        def leave_For(self, node):
+            if node is not loop:
+                self.depth -= 1
+
+        def visit_While(self, node):
+            self.depth += 1
+
+        def leave_While(self, node):
+            self.depth -= 1
+
+        def visit_FunctionDef(self, node):
+            return False
+
+        def visit_Break(self, node):
+            if self.depth == 0:
+                found.append(node)
+
+    loop.visit(_Breaks())
+    return found[0] if found else None
+
+
+def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tuple[str, str | None, dict]:
+    """Automatic optimization when the batch body is canonical; else manual, with the reason."""
+    opt_locals = [name for name, value in ((k, v) for k, v in bindings.items()) if dotted(v) in {o.name for o in picture.optimizers}]
+    optimizer_names = {o.name for o in picture.optimizers} | set(opt_locals)
+    info: dict = {}
+    if len(picture.optimizers) != 1:
+        return "manual", f"{len(picture.optimizers)} optimizers", info
+    backward_positions = [i for i, s in enumerate(body) if _contains(s, _is_backward_call)]
+    if len(backward_positions) != 1:
+        return "manual", "backward() is called more than once per batch", info
+    b = backward_positions[0]
+    stmt = body[b]
+    if not (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and _is_backward_call(stmt.body[0].value)
+        and isinstance(stmt.body[0].value.func.value, cst.Name)
+        and not stmt.body[0].value.args
+    ):
+        return "manual", "backward() is conditional or called on an expression", info
+    loss_name = stmt.body[0].value.func.value.value
+    steps = [i for i, s in enumerate(body) if any(_is_call_stmt(s, name, "step") for name in optimizer_names)]
+    all_steps = [s for s in body if _contains(s, lambda n: isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "step" and dotted(n.func.value) in optimizer_names)]
+    if len(steps) != 1 or len(all_steps) != 1 or steps[0] < b:
+        return "manual", "optimizer.step() is conditional or not after backward()", info
+    s = steps[0]
+    zero = [i for i, st in enumerate(body) if any(_is_call_stmt(st, name, "zero_grad") for name in optimizer_names | {picture.model_name})]
+    all_zero = [st for st in body if _contains(st, lambda n: isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "zero_grad")]
+    if len(zero) != 1 or len(all_zero) != 1:
+        return "manual", "gradients are not zeroed exactly once per batch", info
+    if b < zero[0] < s:
+        return "manual", "zero_grad() runs between backward() and step()", info
+    between = [st for i, st in enumerate(body) if b < i < s and i not in zero]
+    if between:
+        return "manual", "the loop runs code between backward() and step()", info
+    after = [st for i, st in enumerate(body) if i > b and i not in zero and i != s]
+    sched_names = {f.name for f in picture.schedulers}
+    after_checked = [st for st in after if not any(_is_call_stmt(st, n, "step") for n in sched_names)]
+    for st in after_checked:
+        usage = usage_of(st)
+        if picture.model_name in usage.loads or _contains(st, lambda n: isinstance(n, cst.Attribute) and n.attr.value in ("grad", "parameters", "named_parameters")):
+            return "manual", "the loop uses the model after optimizer.step()", info
+        if loss_name in usage.stores:
+            return "manual", f"{loss_name!r} is reassigned after backward()", info
+        if _contains(st, lambda n: isinstance(n, cst.Continue)):
+            return "manual", "`continue` after backward()", info
+        for opt in optimizer_names:
+            if opt in usage.loads and not _only_param_group_reads(st, opt):
+                return "manual", "the loop uses the optimizer after step()", info
+    for i, st in enumerate(body):
+        for name in sched_names:
+            if _is_call_stmt(st, name, "step") and i < s:
+                return "manual", "scheduler.step() runs before optimizer.step()", info
+    info["loss_name"] = loss_name
+    info["remove"] = [body[b], body[s], body[zero[0]]]
+    return "automatic", None, info
+
+
+def _only_param_group_reads(stmt, name: str) -> bool:
+    ok = True
+
+    class _Uses(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                nonlocal ok
+                if node.attr.value != "param_groups":
+                    ok = False
+                return False
+            return True
+
+        def visit_Name(self, node):
+            nonlocal ok
+            if node.value == name:
+                ok = False
+
+    stmt.visit(_Uses())
+    return ok
+
+
+def make_plan(picture: Picture) -> Plan:
+    lines = picture.lines
+    train = picture.train
+    loop_break = _loop_breaks(train.loop)
+    if loop_break is not None:
+        raise Unsupported(
+            lines.line(loop_break) or lines.line(train.loop),
+            "`break` ends a training epoch early; Lightning runs every batch (remove the break or "
+            "use Trainer(limit_train_batches=...))",
+        )
+    epoch_map: dict[str, cst.BaseExpression] = {}
+    if picture.epoch_var:
+        code = "self.current_epoch"
+        if picture.epoch_start is not None:
+            code = f"(self.current_epoch + {cst.Module([]).code_for_node(picture.epoch_start)})"
+        epoch_map[picture.epoch_var] = expr(code)
+
+    model = picture.model_name
+    model_attr = model
+    device_map = {name: expr("self.device") for name in picture.device_names}
+
+    def prepare(phase: Phase | None, statements: list[cst.BaseStatement], batch_roots: set[str] | None = None, drop_modes: bool = True):
+        """Bindings, the epoch variable, device moves, model references, mode switches."""
+        out = list(statements)
+        if phase is not None and phase.bindings:
+            out = substitute_names(out, phase.bindings)
+        out = substitute_names(out, epoch_map)
+        if batch_roots is not None:
+            out = apply(StripDeviceMoves(picture.device_names, batch_roots), out)
+        out = substitute_names(out, dict(device_map, **{model: self_attribute(model_attr)}))
+        if drop_modes:
+            out = apply(RemoveCalls({f"self.{model_attr}.train", f"self.{model_attr}.eval"}), out)
+        out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports))
+        return out
+
+    def batch_roots(phase: Phase) -> set[str]:
+        roots = usage_of(cst.Module([cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(phase.batch_target)], cst.Name("batch"))])])).stores
+        # tensors computed from the batch inside the loop body count too
+        return roots | _derived_names(phase.loop.body, roots)
+
+    # --- training -------------------------------------------------------------------------
+    raw_body = list(train.loop.body.body)
+    mode, manual_reason, info = choose_mode(picture, raw_body, train.bindings)
+    removed: list[cst.BaseStatement] = []
+    configured: list[tuple[SchedulerFact, str, str | None]] = []
+    hooks: dict[str, list[cst.BaseStatement]] = {name: [] for name in HOOK_ORDER}
+    sched_steps = {id(f.step_stmt) for f in picture.schedulers if f.step_stmt is not None}
+    loss_name = info.get("loss_name")
+
+    if mode == "automatic":
+        drop = info["remove"]
+        for fact in picture.schedulers:
+            if fact.step_stmt is None:
+                continue
+            if fact.step_where == "batch" and fact.step_arg is None and fact.qualname != PLATEAU:
+                configured.append((fact, "step", None))
+                drop = drop + [fact.step_stmt]
+            elif fact.step_where == "epoch" and fact.qualname != PLATEAU and fact.step_arg is None:
+                configured.append((fact, "epoch", None))
+            elif fact.step_where == "epoch" and fact.qualname == PLATEAU and isinstance(fact.step_arg, cst.Name):
+                configured.append((fact, "epoch", fact.step_arg.value))
+        body = [s for s in raw_body if not any(s is d for d in drop)]
+        removed.extend(drop)
+    else:
+        body = apply(ReplaceBackward(), raw_body)
+    body = apply(ContinueToReturn(), body)
+    configured_stmts = [f.step_stmt for f, _, _ in configured]
+
+    def without_configured(statements):
+        return [s for s in statements if not any(s is c for c in configured_stmts)]
+
+    val = picture.val
+    test = picture.test
+    roots = batch_roots(train)
+    training = _unpack(train.batch_target) + prepare(train, body, roots)
+    hooks["training_step"] = training
+    hooks["on_train_epoch_start"] = prepare(None, picture.pre) + prepare(train, train.pre)
+    after_train = prepare(train, train.post)
+    if train.result_target is not None and train.return_value is not None:
+        after_train.append(_assign(train.result_target, substitute_names(train.return_value, train.bindings)))
+    mid_statements = without_configured(picture.mid)
+    if val is not None:
+        mid_statements = _drop_trailing_mode_calls(mid_statements, model)
+    mid = after_train + prepare(None, mid_statements, drop_modes=False)
+
+    if val is not None:
+        val_roots = batch_roots(val)
+        hooks["on_validation_epoch_start"] = mid + prepare(val, val.pre)
+        hooks["validation_step"] = _unpack(val.batch_target) + prepare(val, list(val.loop.body.body), val_roots)
+        end = prepare(val, val.post)
+        if val.result_target is not None and val.return_value is not None:
+            end.append(_assign(val.result_target, substitute_names(val.return_value, val.bindings)))
+        hooks["on_validation_epoch_end"] = end + prepare(None, without_configured(picture.post), drop_modes=False)
+    else:
+        hooks["on_train_epoch_end"] = mid + prepare(None, without_configured(picture.post), drop_modes=False)
+
+    if test is not None:
+        test_roots = batch_roots(test)
+        hooks["test_step"] = _unpack(test.batch_target) + prepare(test, list(test.loop.body.body), test_roots)
+        hooks["on_test_epoch_start"] = prepare(test, test.pre)
+        end = prepare(test, test.post)
+        if test.result_target is not None and test.return_value is not None:
+            end.append(_assign(expr("self.test_result"), substitute_names(test.return_value, test.bindings)))
+        hooks["on_test_epoch_end"] = end
+
+    # --- logging ---------------------------------------------------------------------------
+    if loss_name and mode == "automatic":
+        hooks["training_step"] += [_stmt(f'self.log("train_loss", {loss_name})'), _stmt(f"return {loss_name}")]
+    elif loss_name:
+        hooks["training_step"].append(_stmt(f'self.log("train_loss", {loss_name})'))
+    monitors = [m for _, _, m in configured if m]
+    for stage, hook_names in (("val", ("on_validation_epoch_start", "validation_step", "on_validation_epoch_end")),
+                              ("test", ("on_test_epoch_start", "test_step", "on_test_epoch_end"))):
+        if not hooks[hook_names[1]]:
+            continue
+        wanted = monitors if stage == "val" else []
+        for monitor in wanted:
+            if not any(_assigns_name(hooks[h], monitor) for h in hook_names):
+                fact = next(f for f, _, m in configured if m == monitor)
+                raise Unsupported(lines.line(fact.step_stmt), f"ReduceLROnPlateau is stepped on {monitor!r}, which the evaluation does not compute")
+        metric_names = _metric_names([s for h in hook_names for s in hooks[h]], wanted)
+        for name in metric_names:
+            hooks[hook_names[2]].append(_stmt(f'self.log("{metric_key(stage, name)}", {name})'))
+    if monitors and val is None:
+        fact = next(f for f, _, m in configured if m)
+        raise Unsupported(lines.line(fact.step_stmt), "ReduceLROnPlateau is stepped on a metric but there is no evaluation loop")
+    configured = [(f, i, metric_key("val", m) if m else None) for f, i, m in configured]
+    for fact, interval, monitor in configured:
+        if fact.step_stmt not in removed:
+            removed.append(fact.step_stmt)
+
+    # --- variables that cross hooks -----------------------------------------------------------
+    scope_is_function = isinstance(picture.scope, cst.FunctionDef)
+    declarations, self_state, bindings_needed = _share_state(picture, hooks, model_attr)
+    # renames into self.<attr>
+    if self_state:
+        renamer = RenameToSelf(self_state)
+        for name in hooks:
+            hooks[name] = apply(renamer, hooks[name])
+    if mode == "manual":
+        names = [o.name for o in picture.optimizers]
+        target = ", ".join(names) if len(names) > 1 else names[0]
+        local_names = _optimizer_local_names(picture, train)
+        if local_names:
+            target = ", ".join(local_names) if len(local_names) > 1 else local_names[0]
+        hooks["training_step"].insert(0, _stmt(f"{target} = self.optimizers()"))
+    plan = Plan(
+        picture=picture,
+        mode=mode,
+        manual_reason=manual_reason,
+        hooks=hooks,
+        step_params={
+            "training_step": train.index_name or "batch_idx",
+            "validation_step": (val.index_name if val else None) or "batch_idx",
+            "test_step": (test.index_name if test else None) or "batch_idx",
+        },
+        loss_name=loss_name,
+        optimizer_names=[o.name for o in picture.optimizers],
+        configured_schedulers=configured,
+        removed_statements=removed,
+        declarations=declarations,
+        scope_is_function=scope_is_function,
+        bindings_needed=bindings_needed,
+        self_state=self_state,
+        model_attr=model_attr,
+    )
+    if mode == "manual":
+        plan.notes.append((lines.line(train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({manual_reason})"))
+    return plan
+
+
+def _optimizer_local_names(picture: Picture, phase: Phase) -> list[str]:
+    """The names the training code uses for each optimizer (function parameters included)."""
+    out = []
+    for opt in picture.optimizers:
+        local = opt.name
+        for param, value in phase.bindings.items():
+            if dotted(value) == opt.name:
+                local = param
+        out.append(local)
+    return out if any(a != b.name for a, b in zip(out, picture.optimizers)) else []
+
+
+def _drop_trailing_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:
+    """``model.eval()`` right before an evaluation loop is Lightning's job."""
+    out = list(statements)
+    while out and (_is_call_stmt(out[-1], model, "eval") or _is_call_stmt(out[-1], model, "train")):
+        out.pop()
+    return out
+
+
+def _derived_names(block: cst.CSTNode, roots: set[str]) -> set[str]:
+    """Names assigned in ``block`` from expressions that read a root (one pass, in order)."""
+    derived: set[str] = set()
+    known = set(roots)
+
+    class _Flow(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign):
+            reads = usage_of(node.value).loads
+            if reads & known:
+                for target in node.targets:
+                    stores = usage_of(cst.Module([cst.SimpleStatementLine([cst.Assign([target], cst.Name("x"))])])).stores
+                    derived.update(stores)
+                    known.update(stores)
+            return False
+
+    block.visit(_Flow())
+    return derived
+
+
+def _unpack(target: cst.BaseExpression) -> list[cst.BaseStatement]:
+    if isinstance(target, cst.Name) and target.value == "batch":
+        return []
+    if isinstance(target, cst.Tuple) and target.lpar:
+        target = target.with_changes(lpar=[], rpar=[])
+    code = cst.Module([]).code_for_node(target)
+    return [_stmt(f"{code} = batch")]
+
+
+def _assign(target: cst.BaseExpression, value: cst.BaseExpression) -> cst.BaseStatement:
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def _stmt(code: str) -> cst.BaseStatement:
+    return cst.parse_statement(code + "\n")
+
+
+METRIC_WORDS = ("loss", "acc", "correct", "error", "err", "score", "f1", "auc", "metric", "ppl", "perplexity", "mse", "mae", "rmse", "psnr", "iou")
+STAGE_PREFIXES = {"val": ("val", "valid", "eval"), "test": ("test",)}
+
+
+def metric_key(stage: str, name: str) -> str:
+    """The logged key for a metric variable: its own name when it already names the stage."""
+    if name.lower().startswith(STAGE_PREFIXES[stage]):
+        return name
+    return f"{stage}_{name}"
+
+
+def _metric_names(statements: list[cst.BaseStatement], forced: list[str]) -> list[str]:
+    """Variables of an evaluation that hold a scalar metric, to log at the end of the epoch.
+
+    Accumulators and results named like metrics (``test_loss``, ``correct``, ``val_acc``);
+    not containers (initialised as ``[]``/``{}``) and not plural collections.
+    """
+    usage = usage_of(*statements)
+    containers: set[str] = set()
+
+    class _Inits(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign):
+            if isinstance(node.value, (cst.List, cst.Dict, cst.ListComp, cst.DictComp, cst.Tuple, cst.Set)) or (
+                isinstance(node.value, cst.Call) and dotted(node.value.func) in ("list", "dict", "set", "tuple", "torch.cat", "torch.stack", "np.array", "numpy.array")
+            ):
+                for target in node.targets:
+                    containers.update(usage_of(cst.Module([cst.SimpleStatementLine([cst.Assign([target], cst.Name("x"))])])).stores)
+
+    for stmt in statements:
+        stmt.visit(_Inits())
+    names = []
+    for name in sorted(usage.stores):
+        lowered = name.lower()
+        if name in forced:
+            names.append(name)
+            continue
+        if name in containers or name.startswith("_"):
+            continue
+        if lowered.endswith("s") and not lowered.endswith(("loss", "acc", "ss")):
+            continue
+        if any(word in lowered for word in METRIC_WORDS) and name not in ("loss_fn", "criterion"):
+            names.append(name)
+    for name in forced:
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _assigns_name(statements, name: str) -> bool:
+    return name in usage_of(*statements).stores if statements else False
+
+
+def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], model_attr: str):
+    """Decide how each name assigned in a hook is shared.
+
+    A name that the surrounding scope binds or reads keeps living there (``global`` /
+    ``nonlocal`` in the hooks that assign it); a name used by several hooks (or read before it
+    is assigned in a hook, like an accumulator) becomes module state ``self.<name>``; anything
+    else stays a local of its hook.
+    """
+    usages: dict[str, NameUsage] = {name: usage_of(*stmts) for name, stmts in hooks.items() if stmts}
+    outside = _scope_usage(picture)
+    declarations: dict[str, list[str]] = {}
+    self_state: dict[str, str] = {}
+    bindings_needed: list[str] = []
+    stored_anywhere = set().union(*(u.stores for u in usages.values())) if usages else set()
+    reserved_names = {"self", "batch", "batch_idx"}
+    for name in sorted(stored_anywhere - reserved_names):
+        storing = [h for h, u in usages.items() if name in u.stores]
+        reading = [h for h, u in usages.items() if name in u.loads]
+        if name in outside.stores or name in outside.loads:
+            for hook in storing:
+                declarations.setdefault(hook, []).append(name)
+            if isinstance(picture.scope, cst.FunctionDef) and name not in outside.stores:
+                bindings_needed.append(name)
+            continue
+        crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
+        if crosses:
+            attribute = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
+            self_state[name] = attribute
+    return declarations, self_state, bindings_needed
+
+
+def _scope_usage(picture: Picture) -> NameUsage:
+    """Names the scope of the loop binds and reads outside the converted statements."""
+    scope = picture.scope
+    skip = {picture.region}
+    if picture.test is not None:
+        skip.add(picture.test.holder)
+    inlined = {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(picture.module.body)
+    usage = NameUsage()
+    for stmt in _flatten_without(statements, skip):
+        if stmt in inlined:
+            continue
+        stmt.visit(usage)
+    return usage
+
+
+def _flatten_without(statements, skip):
+    """Statements of a block, descending into compound statements, without the skipped ones."""
+    for stmt in statements:
+        if stmt in skip:
+            continue
+        if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and _contains_any(stmt, skip):
+            # visit the header parts and the children separately
+            header = _header_usage_node(stmt)
+            if header is not None:
+                yield header
+            for block in _blocks(stmt):
+                yield from _flatten_without(list(block.body), skip)
+        else:
+            yield stmt
+
+
+def _contains_any(node, targets) -> bool:
+    return _contains(node, lambda n: n in targets)
+
+
+def _header_usage_node(stmt):
+    if isinstance(stmt, cst.If):
+        return cst.SimpleStatementLine([cst.Expr(stmt.test)])
+    if isinstance(stmt, (cst.For,)):
+        return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(stmt.target)], stmt.iter)])
+    if isinstance(stmt, cst.While):
+        return cst.SimpleStatementLine([cst.Expr(stmt.test)])
+    if isinstance(stmt, cst.With):
+        return cst.SimpleStatementLine([cst.Expr(cst.Tuple([cst.Element(i.item) for i in stmt.items]))])
+    return None
+
+
+def _blocks(stmt):
+    out = []
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        out.append(body)
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        if isinstance(orelse, cst.If):
+            if isinstance(orelse.body, cst.IndentedBlock):
+                out.append(orelse.body)
+            orelse = orelse.orelse
+        else:
+            if isinstance(orelse.body, cst.IndentedBlock):
+                out.append(orelse.body)
+            orelse = None
+    for handler in getattr(stmt, "handlers", ()) or ():
+        out.append(handler.body)
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        out.append(final.body)
+    return out
