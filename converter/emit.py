@@ -51,25 +51,44 @@ def _class_name(picture: Picture) -> str:
     return f"Lit{base}"
 
 
+def _device_kind(value: cst.BaseExpression | None) -> str | None:
+    """"gpu" / "cpu" for a device expression naming one, else None."""
+    if isinstance(value, cst.Call) and value.args:
+        value = value.args[0].value
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value if isinstance(value.evaluated_value, str) else ""
+        if text.startswith("cuda"):
+            return "gpu"
+        if text.startswith("cpu"):
+            return "cpu"
+    return None
+
+
 def _accelerator(picture: Picture) -> tuple[str, str | None]:
     """Trainer accelerator argument (code) matching the script's device choice, and a note."""
     code = cst.Module([]).code_for_node
-    for stmt in picture.device_assigns:
-        value = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) else None
+    assigns = picture.device_assigns
+    values = [stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) else None for stmt in assigns]
+    if len(assigns) == 1:
+        value = values[0]
         if isinstance(value, cst.Call) and value.args:
             value = value.args[0].value
         if isinstance(value, cst.IfExp):
-            body, orelse = code(value.body), code(value.orelse)
-            if "cuda" in body and "cpu" in orelse:
-                return f'"gpu" if {code(value.test)} else "cpu"', None
-            if "cpu" in body and "cuda" in orelse:
-                return f'"cpu" if {code(value.test)} else "gpu"', None
-        if isinstance(value, cst.SimpleString):
-            text = value.evaluated_value if isinstance(value.evaluated_value, str) else ""
-            if text.startswith("cuda"):
-                return '"gpu"', None
-            if text.startswith("cpu"):
-                return '"cpu"', None
+            body, orelse = _device_kind(value.body), _device_kind(value.orelse)
+            if body and orelse and body != orelse:
+                return f'"{body}" if {code(value.test)} else "{orelse}"', None
+        kind = _device_kind(value)
+        if kind:
+            return f'"{kind}"', None
+    elif len(assigns) == 2:
+        # if COND: device = torch.device("cuda") / else: device = torch.device("cpu")
+        owner = picture.parents.block_owner(assigns[0])
+        other = picture.parents.block_owner(assigns[1])
+        if isinstance(owner, cst.If) and isinstance(other, cst.Else) and owner.orelse is other:
+            first, second = _device_kind(values[0]), _device_kind(values[1])
+            if first and second and first != second:
+                return f'"{first}" if {code(owner.test)} else "{second}"', None
+    if assigns:
         return '"auto"', "the device is chosen at run time here; check the Trainer's accelerator"
     if picture.uses_cuda_calls:
         return '"gpu"', None
@@ -152,12 +171,49 @@ def _without_leading_blanks(leading_lines):
     return out
 
 
+def _leading_blanks(stmt) -> list[cst.EmptyLine]:
+    """The blank lines above a statement, before its first comment."""
+    out = []
+    for line in getattr(stmt, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        out.append(line)
+    return out
+
+
+def _emptied_if(stmt: cst.If) -> bool:
+    """An ``if`` whose every branch lost all its statements (and whose test has no calls)."""
+    node: cst.If | cst.Else | None = stmt
+    while node is not None:
+        if not isinstance(node.body, cst.IndentedBlock) or node.body.body:
+            return False
+        if isinstance(node, cst.If):
+            if _has_call(node.test):
+                return False
+            node = node.orelse
+        else:
+            node = None
+    return True
+
+
+def _has_call(node: cst.CSTNode) -> bool:
+    found = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, n):
+            found.append(n)
+
+    node.visit(_Calls())
+    return bool(found)
+
+
 class _Splice(cst.CSTTransformer):
     """Replace the loop region and the test loop, strip model device moves, drop statements."""
 
     def __init__(self, replacements: dict[cst.CSTNode, list[cst.BaseStatement]], model_assign, device_names, drop, region=None) -> None:
         self.replacements = replacements
         self.region = region
+        self.markers: set[int] = set()
         self.model_assign = model_assign
         self.device_names = device_names
         self.drop = drop
@@ -172,10 +228,34 @@ class _Splice(cst.CSTTransformer):
                 new = [first.with_changes(leading_lines=list(original.leading_lines) + list(getattr(first, "leading_lines", [])))] + new[1:]
             return cst.FlattenSentinel(new)
         if any(original is d for d in self.drop):
-            return cst.RemoveFromParent()
+            marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=_leading_blanks(original))
+            self.markers.add(id(marker))
+            return marker
         if original is self.model_assign:
             return updated.visit(StripDeviceMoves(self.device_names))
+        if isinstance(updated, (cst.Module, cst.IndentedBlock)):
+            return updated.with_changes(body=self._without_markers(list(updated.body)))
         return updated
+
+    def _without_markers(self, body: list) -> list:
+        """Drop removed statements, handing their blank lines to the next statement."""
+        out = []
+        carried: list[cst.EmptyLine] = []
+        for stmt in body:
+            if isinstance(stmt, cst.If) and _emptied_if(stmt):
+                stmt = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=_leading_blanks(stmt))
+                self.markers.add(id(stmt))
+            if id(stmt) in self.markers:
+                carried = carried or list(stmt.leading_lines)
+                continue
+            if carried:
+                existing = list(stmt.leading_lines)
+                blanks = len(_leading_blanks(stmt))
+                extra = max(0, len(carried) - blanks)
+                stmt = stmt.with_changes(leading_lines=carried[:extra] + existing)
+                carried = []
+            out.append(stmt)
+        return out
 
 
 def emit(plan: Plan, options: ConvertOptions) -> Emitted:
@@ -215,7 +295,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         trainer_stmt = trainer_stmt.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(REVIEW_PREFIX + accel_note))])
         notes.append(Note(line(picture.region), accel_note))
     blank_count = 1 if plan.scope_is_function or picture.parents.block_owner(picture.region) is not module else 2
-    blanks = [cst.EmptyLine()] * blank_count
+    blanks = [cst.EmptyLine(indent=False)] * blank_count
     cls = cls.with_changes(leading_lines=blanks)
     lit_stmt = cst.parse_statement(f"{lit_name} = {class_name}({picture.model_name}){newline}")
     lit_stmt = lit_stmt.with_changes(leading_lines=blanks + list(picture.region.leading_lines))

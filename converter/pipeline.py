@@ -34,6 +34,12 @@ def run_conversion(source: str, options: ConvertOptions, path: str | None) -> Co
         return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(exc.line, exc.message)])
     except RecursionError:
         return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, "the script is nested too deeply to analyse")])
+    except Exception as exc:  # a bug of ours must never become a traceback or a wrong file
+        return ConversionResult(
+            Status.NOT_CONVERTIBLE,
+            source,
+            reasons=[Reason(0, f"internal error while converting ({type(exc).__name__}: {exc}); nothing was written — please report this script")],
+        )
     explanation = "\n".join(["found:"] + [f"  {line}" for line in picture.describe()] + ["plan:"] + [f"  {line}" for line in plan.describe()])
     return ConversionResult(
         Status.CONVERTED,

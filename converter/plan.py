@@ -139,8 +139,9 @@ def _loop_breaks(loop: cst.For) -> cst.Break | None:
 
 def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tuple[str, str | None, dict]:
     """Automatic optimization when the batch body is canonical; else manual, with the reason."""
-    opt_locals = [name for name, value in ((k, v) for k, v in bindings.items()) if dotted(v) in {o.name for o in picture.optimizers}]
-    optimizer_names = {o.name for o in picture.optimizers} | set(opt_locals)
+    global_names = {o.name for o in picture.optimizers}
+    optimizer_names = global_names | {param for param, value in bindings.items() if dotted(value) in global_names}
+    model_names = {picture.model_name} | {param for param, value in bindings.items() if dotted(value) == picture.model_name}
     info: dict = {}
     if len(picture.optimizers) != 1:
         return "manual", f"{len(picture.optimizers)} optimizers", info
@@ -164,7 +165,7 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     if len(steps) != 1 or len(all_steps) != 1 or steps[0] < b:
         return "manual", "optimizer.step() is conditional or not after backward()", info
     s = steps[0]
-    zero = [i for i, st in enumerate(body) if any(_is_call_stmt(st, name, "zero_grad") for name in optimizer_names | {picture.model_name})]
+    zero = [i for i, st in enumerate(body) if any(_is_call_stmt(st, name, "zero_grad") for name in optimizer_names | model_names)]
     all_zero = [st for st in body if _contains(st, lambda n: isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "zero_grad")]
     if len(zero) != 1 or len(all_zero) != 1:
         return "manual", "gradients are not zeroed exactly once per batch", info
@@ -178,7 +179,7 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     after_checked = [st for st in after if not any(_is_call_stmt(st, n, "step") for n in sched_names)]
     for st in after_checked:
         usage = usage_of(st)
-        if picture.model_name in usage.loads or _contains(st, lambda n: isinstance(n, cst.Attribute) and n.attr.value in ("grad", "parameters", "named_parameters")):
+        if model_names & usage.loads or _contains(st, lambda n: isinstance(n, cst.Attribute) and n.attr.value in ("grad", "parameters", "named_parameters")):
             return "manual", "the loop uses the model after optimizer.step()", info
         if loss_name in usage.stores:
             return "manual", f"{loss_name!r} is reassigned after backward()", info
