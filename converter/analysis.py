@@ -53,6 +53,7 @@ class Phase:
     loader: cst.BaseExpression | None = None  #: the iterated data loader, in the caller's terms
     batch_target: cst.BaseExpression | None = None
     index_name: str | None = None  #: ``i`` of ``for i, batch in enumerate(loader)``
+    index_start: cst.BaseExpression | None = None  #: ``start`` of ``enumerate(loader, start)``
 
 
 @dataclass
@@ -367,27 +368,30 @@ def _loop_loader(loop: cst.For, imports: ImportTable):
     iterable = loop.iter
     target = loop.target
     index_name = None
+    index_start = None
     for _ in range(3):
         name = imports.qualify(call_name(iterable)) if isinstance(iterable, cst.Call) else None
         if name == "enumerate" and isinstance(iterable, cst.Call) and iterable.args:
             if isinstance(target, cst.Tuple) and len(target.elements) == 2 and isinstance(target.elements[0].value, cst.Name):
                 index_name = target.elements[0].value.value
                 target = target.elements[1].value
-                start = [a for a in iterable.args[1:]]
-                if start:
-                    return None, None, None
+                extra = list(iterable.args[1:])
+                if len(extra) > 1 or (extra and extra[0].keyword is not None and extra[0].keyword.value != "start"):
+                    return None, None, None, None
+                if extra and not (isinstance(extra[0].value, cst.Integer) and extra[0].value.value == "0"):
+                    index_start = extra[0].value
                 iterable = iterable.args[0].value
                 continue
-            return None, None, None
+            return None, None, None, None
         if name in TQDM_NAMES and isinstance(iterable, cst.Call) and iterable.args and iterable.args[0].keyword is None:
             iterable = iterable.args[0].value
             continue
         break
-    return iterable, target, index_name
+    return iterable, target, index_name, index_start
 
 
 def _describe_batch_loop(phase: Phase, imports: ImportTable, lines: Lines) -> None:
-    loader, target, index_name = _loop_loader(phase.loop, imports)
+    loader, target, index_name, index_start = _loop_loader(phase.loop, imports)
     if loader is None:
         raise Unsupported(lines.line(phase.loop), "cannot tell which data loader the loop iterates over")
     if phase.loop.orelse is not None:
@@ -399,6 +403,7 @@ def _describe_batch_loop(phase: Phase, imports: ImportTable, lines: Lines) -> No
     phase.loader = loader
     phase.batch_target = target
     phase.index_name = index_name
+    phase.index_start = index_start
 
 
 def _no_grad_with(stmt: cst.BaseStatement, imports: ImportTable) -> bool:

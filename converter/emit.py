@@ -97,7 +97,7 @@ def _accelerator(picture: Picture) -> tuple[str, str | None]:
 
 def _hook_signature(hook: str, plan: Plan) -> str:
     if hook in STEP_HOOKS:
-        return f"self, batch, {plan.step_params[hook]}"
+        return f"self, {plan.batch_params[hook]}, {plan.step_params[hook]}"
     return "self"
 
 
@@ -151,14 +151,15 @@ def render_class(plan: Plan, class_name: str, base: str, indent: str, newline: s
     cls = module.body[0]
     assert isinstance(cls, cst.ClassDef)
     new_body = []
-    keyword = "nonlocal" if plan.scope_is_function else "global"
     for item in cls.body.body:
         if isinstance(item, cst.FunctionDef) and item.name.value in plan.hooks and plan.hooks[item.name.value]:
             statements = list(plan.hooks[item.name.value])
             statements[0] = statements[0].with_changes(leading_lines=_without_leading_blanks(statements[0].leading_lines))
-            declared = plan.declarations.get(item.name.value)
-            if declared:
-                statements.insert(0, cst.parse_statement(f"{keyword} {', '.join(declared)}{newline}"))
+            declared = plan.declarations.get(item.name.value, [])
+            for keyword in ("nonlocal", "global"):
+                names = [name for kw, name in declared if kw == keyword]
+                if names:
+                    statements.insert(0, cst.parse_statement(f"{keyword} {', '.join(names)}{newline}"))
             item = item.with_changes(body=item.body.with_changes(body=statements))
         new_body.append(item)
     return cls.with_changes(body=cls.body.with_changes(body=new_body))
@@ -186,6 +187,20 @@ def _emptied_if(stmt: cst.If) -> bool:
     node: cst.If | cst.Else | None = stmt
     while node is not None:
         if not isinstance(node.body, cst.IndentedBlock) or node.body.body:
+            return False
+        if isinstance(node, cst.If):
+            if _has_call(node.test):
+                return False
+            node = node.orelse
+        else:
+            node = None
+    return True
+
+
+def _all_branches_dropped(stmt: cst.If, drop) -> bool:
+    node = stmt
+    while node is not None:
+        if not isinstance(node.body, cst.IndentedBlock) or not all(any(s is d for d in drop) for s in node.body.body):
             return False
         if isinstance(node, cst.If):
             if _has_call(node.test):
@@ -323,7 +338,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         if test.function is not None and test.result_target is not None:
             new.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(test.result_target)], cst.parse_expression(f"{lit_name}.test_result"))]))
         replacements[test.holder] = new
-        tspan = span(test.loop)
+        tspan = span(test.holder)
         changes.append(Change(tspan[0], tspan[1], f"test loop → test_step + {trainer_name}.test(...)"))
 
     drop: list[cst.BaseStatement] = []
@@ -333,14 +348,14 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and dotted(call.func.value) == picture.model_name:
             if call.func.attr.value in ("cuda",) or (call.func.attr.value == "to" and _only_device_args(call, picture.device_names)):
                 drop.append(stmt)
-                changes.append(Change(line(stmt), line(stmt), f"removed {code(call)} (Lightning moves the model)"))
+                changes.append(Change(*span(stmt), f"removed {code(call)} (Lightning moves the model)"))
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
             value = stmt.body[0].value
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and dotted(value.func.value) == picture.model_name and (
                 value.func.attr.value == "cuda" or (value.func.attr.value == "to" and _only_device_args(value, picture.device_names))
             ) and dotted(stmt.body[0].targets[0].target) == picture.model_name:
                 drop.append(stmt)
-                changes.append(Change(line(stmt), line(stmt), f"removed {code(stmt.body[0])} (Lightning moves the model)"))
+                changes.append(Change(*span(stmt), f"removed {code(stmt.body[0])} (Lightning moves the model)"))
     if test is not None:
         siblings = _siblings(picture, test.holder)
         index = siblings.index(test.holder) if test.holder in siblings else -1
@@ -349,9 +364,10 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             call = previous.body[0].value if isinstance(previous, cst.SimpleStatementLine) and isinstance(previous.body[0], cst.Expr) else None
             if isinstance(call, cst.Call) and dotted(call.func) == f"{picture.model_name}.eval":
                 drop.append(previous)
-                changes.append(Change(line(previous), line(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
+                changes.append(Change(*span(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
     if picture.model_assign is not None and _has_device_move(picture.model_assign, picture.device_names):
-        changes.append(Change(line(picture.model_assign), line(picture.model_assign), "removed the model's device move"))
+        s, e = span(picture.model_assign)
+        changes.append(Change(s, e, "removed the model's device move"))
 
     splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
     first_pass = module.visit(splice)
@@ -362,13 +378,18 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         names = usage_of(stmt).stores
         if names and not (names & loads) and stmt not in drop:
             drop.append(stmt)
-            changes.append(Change(line(stmt), line(stmt), "removed device selection (Lightning chooses the device)"))
+            changes.append(Change(*span(stmt), "removed device selection (Lightning chooses the device)"))
     for phase in (picture.train, picture.val, picture.test):
         if phase is not None and phase.function is not None and phase.function not in drop:
             if phase.function.name.value not in loads:
                 drop.append(phase.function)
                 s, e = span(phase.function)
                 changes.append(Change(s, e, f"def {phase.function.name.value}(...) → inlined into the LightningModule"))
+    for stmt in _scope_statements(picture):
+        if isinstance(stmt, cst.If) and stmt not in drop and _all_branches_dropped(stmt, drop):
+            drop.append(stmt)
+            s, e = span(stmt)
+            changes.append(Change(s, e, "removed device selection (Lightning chooses the device)"))
     new_module = module.visit(_Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region))
 
     new_module = _add_import(new_module, picture, alias, options)

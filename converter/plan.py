@@ -55,11 +55,12 @@ class Plan:
     manual_reason: str | None
     hooks: dict[str, list[cst.BaseStatement]]
     step_params: dict[str, str]  #: hook -> name of its batch-index parameter
+    batch_params: dict[str, str]  #: hook -> name of its batch parameter
     loss_name: str | None
     optimizer_names: list[str]
     configured_schedulers: list[tuple[SchedulerFact, str, str | None]]  #: (fact, interval, monitor)
     removed_statements: list[cst.BaseStatement]
-    declarations: dict[str, list[str]]  #: hook -> names declared global/nonlocal
+    declarations: dict[str, list[tuple[str, str]]]  #: hook -> (keyword, name): global/nonlocal declarations
     scope_is_function: bool
     bindings_needed: list[str]  #: names to bind to None before the class (nonlocal needs a binding)
     self_state: dict[str, str]
@@ -222,12 +223,6 @@ def make_plan(picture: Picture) -> Plan:
     lines = picture.lines
     train = picture.train
     loop_break = _loop_breaks(train.loop)
-    if loop_break is not None:
-        raise Unsupported(
-            lines.line(loop_break) or lines.line(train.loop),
-            "`break` ends a training epoch early; Lightning runs every batch (remove the break or "
-            "use Trainer(limit_train_batches=...))",
-        )
     epoch_map: dict[str, cst.BaseExpression] = {}
     if picture.epoch_var:
         code = "self.current_epoch"
@@ -283,6 +278,8 @@ def make_plan(picture: Picture) -> Plan:
         removed.extend(drop)
     else:
         body = apply(ReplaceBackward(), raw_body)
+    if loop_break is not None:
+        body = _convert_breaks(body, raw_body, mode, info, loop_break, lines)
     body = apply(ContinueToReturn(), body)
     configured_stmts = [f.step_stmt for f, _, _ in configured]
 
@@ -292,9 +289,12 @@ def make_plan(picture: Picture) -> Plan:
     val = picture.val
     test = picture.test
     roots = batch_roots(train)
-    training = _unpack(train.batch_target) + prepare(train, body, roots)
+    training = _unpack_phase(train) + prepare(train, body, roots)
     hooks["training_step"] = training
     hooks["on_train_epoch_start"] = prepare(None, picture.pre) + prepare(train, train.pre)
+    if loop_break is not None:
+        hooks["on_train_epoch_start"].insert(0, _stmt(f"self.{SKIP_FLAG} = False"))
+        training.insert(0, _stmt(f"if self.{SKIP_FLAG}:\n    return None"))
     after_train = prepare(train, train.post)
     if train.result_target is not None and train.return_value is not None:
         after_train.append(_assign(train.result_target, substitute_names(train.return_value, train.bindings)))
@@ -306,7 +306,7 @@ def make_plan(picture: Picture) -> Plan:
     if val is not None:
         val_roots = batch_roots(val)
         hooks["on_validation_epoch_start"] = mid + prepare(val, val.pre)
-        hooks["validation_step"] = _unpack(val.batch_target) + prepare(val, list(val.loop.body.body), val_roots)
+        hooks["validation_step"] = _unpack_phase(val) + prepare(val, list(val.loop.body.body), val_roots)
         end = prepare(val, val.post)
         if val.result_target is not None and val.return_value is not None:
             end.append(_assign(val.result_target, substitute_names(val.return_value, val.bindings)))
@@ -316,7 +316,7 @@ def make_plan(picture: Picture) -> Plan:
 
     if test is not None:
         test_roots = batch_roots(test)
-        hooks["test_step"] = _unpack(test.batch_target) + prepare(test, list(test.loop.body.body), test_roots)
+        hooks["test_step"] = _unpack_phase(test) + prepare(test, list(test.loop.body.body), test_roots)
         hooks["on_test_epoch_start"] = prepare(test, test.pre)
         end = prepare(test, test.post)
         if test.result_target is not None and test.return_value is not None:
@@ -370,10 +370,11 @@ def make_plan(picture: Picture) -> Plan:
         manual_reason=manual_reason,
         hooks=hooks,
         step_params={
-            "training_step": train.index_name or "batch_idx",
-            "validation_step": (val.index_name if val else None) or "batch_idx",
-            "test_step": (test.index_name if test else None) or "batch_idx",
+            "training_step": step_index_param(train),
+            "validation_step": step_index_param(val),
+            "test_step": step_index_param(test),
         },
+        batch_params={"training_step": batch_param(train), "validation_step": batch_param(val), "test_step": batch_param(test)},
         loss_name=loss_name,
         optimizer_names=[o.name for o in picture.optimizers],
         configured_schedulers=configured,
@@ -387,6 +388,22 @@ def make_plan(picture: Picture) -> Plan:
     if mode == "manual":
         plan.notes.append((lines.line(train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({manual_reason})"))
     return plan
+
+
+SKIP_FLAG = "skip_rest_of_epoch"
+
+
+def _convert_breaks(body, raw_body, mode: str, info: dict, loop_break: cst.Break, lines) -> list[cst.BaseStatement]:
+    """``break`` -> skip the rest of the epoch (after this batch's update, as the loop did)."""
+    from .transforms import BreakToSkip
+
+    value = None
+    if mode == "automatic":
+        backward_index = raw_body.index(info["remove"][0])
+        position = next(i for i, stmt in enumerate(raw_body) if _contains(stmt, lambda n: n is loop_break))
+        if position > backward_index:
+            value = info["loss_name"]
+    return apply(BreakToSkip(SKIP_FLAG, value), body)
 
 
 def _optimizer_local_names(picture: Picture, phase: Phase) -> list[str]:
@@ -428,8 +445,30 @@ def _derived_names(block: cst.CSTNode, roots: set[str]) -> set[str]:
     return derived
 
 
+def _unpack_phase(phase: Phase) -> list[cst.BaseStatement]:
+    """``images, labels = batch`` (and ``step = batch_idx + start`` for ``enumerate(loader, start)``)."""
+    out = _unpack(phase.batch_target)
+    if phase.index_start is not None and phase.index_name:
+        start = cst.Module([]).code_for_node(phase.index_start)
+        out.insert(0, _stmt(f"{phase.index_name} = batch_idx + {start}"))
+    return out
+
+
+def step_index_param(phase: Phase | None) -> str:
+    if phase is None or not phase.index_name or phase.index_start is not None:
+        return "batch_idx"
+    return phase.index_name
+
+
+def batch_param(phase: Phase | None) -> str:
+    """The step's batch parameter: the loop's own name for the batch when it is a plain name."""
+    if phase is not None and isinstance(phase.batch_target, cst.Name):
+        return phase.batch_target.value
+    return "batch"
+
+
 def _unpack(target: cst.BaseExpression) -> list[cst.BaseStatement]:
-    if isinstance(target, cst.Name) and target.value == "batch":
+    if isinstance(target, cst.Name):
         return []
     if isinstance(target, cst.Tuple) and target.lpar:
         target = target.with_changes(lpar=[], rpar=[])
@@ -507,18 +546,22 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
     """
     usages: dict[str, NameUsage] = {name: usage_of(*stmts) for name, stmts in hooks.items() if stmts}
     outside = _scope_usage(picture)
-    declarations: dict[str, list[str]] = {}
+    scope_globals = _declared_globals(picture.scope) if isinstance(picture.scope, cst.FunctionDef) else set()
+    declarations: dict[str, list[tuple[str, str]]] = {}
     self_state: dict[str, str] = {}
     bindings_needed: list[str] = []
     stored_anywhere = set().union(*(u.stores for u in usages.values())) if usages else set()
-    reserved_names = {"self", "batch", "batch_idx"}
+    phases = [p for p in (picture.train, picture.val, picture.test) if p is not None]
+    reserved_names = {"self", "batch", "batch_idx"} | {batch_param(p) for p in phases} | {step_index_param(p) for p in phases}
     for name in sorted(stored_anywhere - reserved_names):
         storing = [h for h, u in usages.items() if name in u.stores]
         reading = [h for h, u in usages.items() if name in u.loads]
-        if name in outside.stores or name in outside.loads:
+        if name in outside.stores or name in outside.loads or name in scope_globals:
+            in_function = isinstance(picture.scope, cst.FunctionDef) and name not in scope_globals
+            keyword = "nonlocal" if in_function else "global"
             for hook in storing:
-                declarations.setdefault(hook, []).append(name)
-            if isinstance(picture.scope, cst.FunctionDef) and name not in outside.stores:
+                declarations.setdefault(hook, []).append((keyword, name))
+            if in_function and name not in outside.stores:
                 bindings_needed.append(name)
             continue
         crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
@@ -526,6 +569,23 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
             attribute = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
             self_state[name] = attribute
     return declarations, self_state, bindings_needed
+
+
+def _declared_globals(function: cst.FunctionDef) -> set[str]:
+    names: set[str] = set()
+
+    class _Globals(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return node is function
+
+        def visit_ClassDef(self, node):
+            return False
+
+        def visit_Global(self, node: cst.Global):
+            names.update(item.name.value for item in node.names)
+
+    function.visit(_Globals())
+    return names
 
 
 def _scope_usage(picture: Picture) -> NameUsage:

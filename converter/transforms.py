@@ -269,3 +269,47 @@ def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad) -> list[cst.
         else:
             out.append(stmt)
     return out
+
+
+class BreakToSkip(cst.CSTTransformer):
+    """``break`` of the batch loop -> ``self.<flag> = True; return <value>``.
+
+    Lightning runs every batch of an epoch; the flag makes the remaining batches return early,
+    which keeps the original's updates (the data loader is still read to its end).
+    """
+
+    def __init__(self, flag: str, value: str | None) -> None:
+        self.flag = flag
+        self.value = value
+        self.depth = 0
+
+    def visit_For(self, node):
+        self.depth += 1
+
+    def leave_For(self, original, updated):
+        self.depth -= 1
+        return updated
+
+    def visit_While(self, node):
+        self.depth += 1
+
+    def leave_While(self, original, updated):
+        self.depth -= 1
+        return updated
+
+    def visit_FunctionDef(self, node):
+        return False
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if self.depth or not any(isinstance(small, cst.Break) for small in updated.body):
+            return updated
+        body = []
+        for small in updated.body:
+            if isinstance(small, cst.Break):
+                body.append(cst.parse_statement(f"self.{self.flag} = True").body[0])
+                ret = cst.parse_statement(f"return {self.value}" if self.value else "return").body[0]
+                body.append(ret)
+            else:
+                body.append(small)
+        lines = [updated.with_changes(body=[body[i]]) for i in range(len(body))]
+        return cst.FlattenSentinel(lines)
