@@ -37,6 +37,19 @@ def _python2_hint(text: str, line: int | None) -> str | None:
     return None
 
 
+def _python_syntax_error(text: str) -> tuple[str, int | None] | None:
+    """Python's own message and line for a syntax error (clearer than the parser's), if any."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return (exc.msg or "invalid syntax"), exc.lineno
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 def parse_module(text: str, path: str | None = None):
     """Parse ``text`` with libcst. Raises :class:`SourceError` on any failure."""
     import libcst as cst
@@ -58,8 +71,12 @@ def parse_module(text: str, path: str | None = None):
                 "(e.g. with 2to3)",
                 line=line,
             ) from None
+        python_error = _python_syntax_error(text)
+        if python_error is not None:
+            message, line = python_error
+            raise SourceError(path, f"syntax error: {message}", line=line) from None
         message = str(getattr(exc, "message", "") or "invalid syntax").splitlines()[0]
-        raise SourceError(path, f"syntax error: {message}", line=line) from None
+        raise SourceError(path, f"cannot parse: {message}", line=line) from None
     except RecursionError:
         raise SourceError(path, "expression nesting is too deep to parse") from None
     except (MemoryError, ValueError, TypeError) as exc:  # parser-internal failures

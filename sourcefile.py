@@ -63,8 +63,15 @@ def decode_source(data: bytes, path: str | os.PathLike | None = None) -> SourceT
         raise SourceError(path, "binary file (contains NUL bytes), not Python source")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # unknown or conflicting coding cookie
-        raise SourceError(path, f"bad encoding declaration: {exc}") from None
+    except SyntaxError as exc:  # undecodable without a cookie, or an unknown/conflicting cookie
+        message = str(exc)
+        if "invalid or missing encoding declaration" in message:
+            raise SourceError(
+                path,
+                "not UTF-8 and no encoding is declared; add a '# -*- coding: latin-1 -*-' "
+                "(or the right encoding) line at the top",
+            ) from None
+        raise SourceError(path, f"bad encoding declaration: {message}") from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:

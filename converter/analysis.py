@@ -359,6 +359,8 @@ def _epoch_range(loop: cst.For, imports: ImportTable, lines: Lines):
             and code(stop.right) == start_code
         ):
             return loop.target.value, start, code(stop.left)
+        if isinstance(start, cst.Integer) and isinstance(stop, cst.Integer):
+            return loop.target.value, start, str(int(stop.value, 0) - int(start.value, 0))
         return loop.target.value, start, f"({stop_code}) - ({start_code})"
     raise Unsupported(lines.line(loop), "the epoch loop uses range() with a step")
 

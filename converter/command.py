@@ -134,6 +134,10 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
             continue
 
         converted = result.output or source.text
+        try:
+            converted.encode(source.encoding)
+        except UnicodeEncodeError:
+            converted = converted.replace("\u2014", "-")  # the review marker's dash, for legacy encodings
         if check:
             if converted != source.text:
                 console.print(f"would convert {name}")

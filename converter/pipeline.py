@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from .result import ConversionResult, ConvertOptions, Reason, Status
 from ..parsing import parse_module
 from ..sourcefile import SourceError
 
 
+_LIGHTNING_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b", re.MULTILINE)
+
+
 def run_conversion(source: str, options: ConvertOptions, path: str | None) -> ConversionResult:
     """Convert ``source``; every outcome (including bad input) is a :class:`ConversionResult`."""
+    # cheap text checks first: most files of a codebase never need a tree walk
+    quick = None
+    if _LIGHTNING_IMPORT.search(source):
+        quick = ConversionResult(Status.ALREADY_LIGHTNING, source, explanation="the script already uses Lightning")
+    elif "backward" not in source:
+        quick = ConversionResult(Status.NO_TRAINING_LOOP, source, explanation="no loss.backward() call: no training loop to convert")
     try:
         module = parse_module(source, path)
     except SourceError as exc:
         return ConversionResult(Status.UNPARSEABLE, source, reasons=[Reason(exc.line or 0, exc.message)])
+    if quick is not None:
+        return quick
 
     from .analysis import Unsupported, analyze, find_backward_calls, uses_lightning
     from .names import ImportTable

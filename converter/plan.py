@@ -419,11 +419,8 @@ def _optimizer_local_names(picture: Picture, phase: Phase) -> list[str]:
 
 
 def _drop_trailing_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:
-    """``model.eval()`` right before an evaluation loop is Lightning's job."""
-    out = list(statements)
-    while out and (_is_call_stmt(out[-1], model, "eval") or _is_call_stmt(out[-1], model, "train")):
-        out.pop()
-    return out
+    """``model.eval()`` / ``model.train()`` between training and evaluation are Lightning's job."""
+    return [s for s in statements if not (_is_call_stmt(s, model, "eval") or _is_call_stmt(s, model, "train"))]
 
 
 def _derived_names(block: cst.CSTNode, roots: set[str]) -> set[str]:

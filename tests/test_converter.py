@@ -1,0 +1,302 @@
+"""Converter behaviour on small scripts: one feature per test, before/after."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pl_convert.converter import ConvertOptions, Status, convert_source
+
+HEADER = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+X = torch.randn(64, 4)
+y = torch.randint(0, 2, (64,))
+loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True)
+val_loader = DataLoader(TensorDataset(X, y), batch_size=16)
+"""
+
+
+def convert(body: str, **options):
+    source = HEADER + textwrap.dedent(body)
+    return source, convert_source(source, ConvertOptions(**options))
+
+
+def ok(body: str, **options) -> str:
+    source, result = convert(body, **options)
+    assert result.status is Status.CONVERTED, [r.message for r in result.reasons]
+    compile(result.output, "<converted>", "exec")
+    again = convert_source(result.output)
+    assert again.status is Status.ALREADY_LIGHTNING
+    return result.output
+
+
+CANONICAL = """\
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+model = nn.Linear(4, 2).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    model.train()
+    for x, t in loader:
+        x, t = x.to(device), t.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_canonical_loop_becomes_training_step() -> None:
+    out = ok(CANONICAL)
+    assert "class LitLinear(pl.LightningModule):" in out  # named after the model class
+    assert "def training_step(self, batch, batch_idx):" in out
+    assert "x, t = batch" in out
+    assert "loss = F.cross_entropy(self.model(x), t)" in out
+    assert 'self.log("train_loss", loss)' in out and "return loss" in out
+    # the loop's own optimisation calls and device moves are gone
+    assert "zero_grad" not in out and ".backward()" not in out and "optimizer.step()" not in out
+    assert ".to(device)" not in out and "torch.device" not in out
+    assert "model.train()" not in out
+    assert "pl.Trainer(max_epochs=3, accelerator=\"gpu\" if torch.cuda.is_available() else \"cpu\", devices=1)" in out
+    assert "trainer.fit(lit_model, train_dataloaders=loader)" in out
+    assert "import pytorch_lightning as pl" in out
+    # everything before the loop is byte-identical
+    assert out.startswith(HEADER.splitlines()[0])
+    for line in HEADER.splitlines():
+        assert line in out
+
+
+def test_everything_outside_the_loop_is_untouched_including_comments() -> None:
+    body = "# a comment that must survive\nprint('start')\n" + CANONICAL + "\n# trailing comment\nprint('done')  # inline\n"
+    out = ok(body)
+    assert "# a comment that must survive\nprint('start')\n" in out
+    assert "\n# trailing comment\nprint('done')  # inline\n" in out
+
+
+def test_epoch_count_passes_through_with_offset_ranges() -> None:
+    out = ok(CANONICAL.replace("range(3)", "range(1, num_epochs + 1)").replace("device = ", "num_epochs = 5\ndevice = "))
+    assert "max_epochs=num_epochs," in out
+
+
+def test_epoch_variable_becomes_current_epoch() -> None:
+    body = CANONICAL.replace("optimizer.step()\n", "optimizer.step()\n        print(epoch, loss.item())\n")
+    out = ok(body)
+    assert "print(self.current_epoch, loss.item())" in out
+
+
+def test_single_pass_without_epoch_loop_is_one_epoch() -> None:
+    body = """\
+    model = nn.Linear(4, 2)
+    opt = torch.optim.Adam(model.parameters())
+    for x, t in loader:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        opt.step()
+    """
+    out = ok(body)
+    assert "max_epochs=1" in out
+    assert 'accelerator="cpu"' in out
+
+
+def test_validation_loop_every_epoch_keeps_its_own_arithmetic() -> None:
+    body = CANONICAL + """\
+    model.eval()
+    val_loss = 0.0
+    with torch.no_grad():
+        for x, t in val_loader:
+            val_loss += F.cross_entropy(model(x), t, reduction="sum").item()
+    val_loss /= len(val_loader.dataset)
+    print(val_loss)
+"""
+    out = ok(body.replace("\n    model.eval()", "\n    model.eval()"))
+    assert "def validation_step(self, batch, batch_idx):" in out
+    assert "self.val_loss += F.cross_entropy(self.model(x), t, reduction=\"sum\").item()" in out
+    assert "def on_validation_epoch_end(self):" in out
+    assert "self.val_loss /= len(val_loader.dataset)" in out
+    assert 'self.log("val_loss", self.val_loss)' in out
+    assert "num_sanity_val_steps=0" in out  # the sanity check would shift the data order
+    assert "val_dataloaders=val_loader" in out
+    assert "torch.no_grad" not in out and "model.eval()" not in out
+
+
+def test_scheduler_per_epoch_and_per_batch() -> None:
+    per_epoch = CANONICAL.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n",
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
+    ) + "    scheduler.step()\n"
+    out = ok(per_epoch)
+    assert '"lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}' in out
+    assert "scheduler.step()" not in out
+    per_batch = per_epoch.replace("    scheduler.step()\n", "").replace(
+        "        optimizer.step()\n", "        optimizer.step()\n        scheduler.step()\n"
+    )
+    out = ok(per_batch)
+    assert '"interval": "step"' in out
+
+
+def test_plateau_scheduler_monitors_the_logged_validation_metric() -> None:
+    body = CANONICAL.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n",
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\n",
+    ) + """\
+    with torch.no_grad():
+        val_loss = 0.0
+        for x, t in val_loader:
+            val_loss += F.cross_entropy(model(x), t).item()
+    scheduler.step(val_loss)
+"""
+    out = ok(body)
+    assert '"monitor": "val_loss"' in out
+    assert 'self.log("val_loss", self.val_loss)' in out
+    assert "scheduler.step(" not in out
+
+
+def test_enumerate_index_and_start() -> None:
+    out = ok(CANONICAL.replace("for x, t in loader:", "for step, (x, t) in enumerate(loader, 1):"))
+    assert "def training_step(self, batch, batch_idx):\n        step = batch_idx + 1\n        x, t = batch" in out
+    out = ok(CANONICAL.replace("for x, t in loader:", "for i, (x, t) in enumerate(loader):"))
+    assert "def training_step(self, batch, i):" in out
+
+
+def test_code_between_backward_and_step_uses_manual_optimization() -> None:
+    body = CANONICAL.replace(
+        "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
+    )
+    source, result = convert(body)
+    assert result.status is Status.CONVERTED
+    out = result.output
+    assert "self.automatic_optimization = False" in out
+    assert "optimizer = self.optimizers()" in out
+    assert "self.manual_backward(loss)" in out
+    assert "torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)" in out
+    assert "optimizer.zero_grad()" in out and "optimizer.step()" in out
+    assert result.notes and "manual optimization" in result.notes[0].message
+    assert "# pl-convert: review — manual optimization" in out
+
+
+def test_break_skips_the_rest_of_the_epoch_after_the_update() -> None:
+    body = CANONICAL.replace("optimizer.step()\n", "optimizer.step()\n        if dry_run:\n            break\n")
+    out = ok("dry_run = False\n" + body)
+    assert "if self.skip_rest_of_epoch:\n            return None" in out
+    assert "self.skip_rest_of_epoch = True\n            return loss" in out
+
+
+def test_accumulators_shared_with_the_script_use_global() -> None:
+    body = CANONICAL.replace("for epoch in range(3):", "seen = 0\nfor epoch in range(3):").replace(
+        "optimizer.step()\n", "optimizer.step()\n        seen += len(x)\n"
+    ) + "print(seen)\n"
+    out = ok(body)
+    assert "global seen" in out
+    assert "seen += len(x)" in out
+
+
+def test_function_scope_uses_nonlocal() -> None:
+    body = "def main():\n" + textwrap.indent(CANONICAL.replace("for epoch in range(3):", "seen = 0\nfor epoch in range(3):").replace(
+        "optimizer.step()\n", "optimizer.step()\n        seen += 1\n"
+    ) + "print(seen)\n", "    ") + "\nmain()\n"
+    out = ok(body)
+    assert "nonlocal seen" in out
+
+
+def test_function_style_train_and_test_are_inlined() -> None:
+    body = """\
+    def train(model, device, loader, optimizer, epoch):
+        model.train()
+        for data, target in loader:
+            data, target = data.to(device), target.to(device)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(data), target)
+            loss.backward()
+            optimizer.step()
+        print("epoch", epoch)
+
+    def evaluate(model, device, loader):
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for data, target in loader:
+                data, target = data.to(device), target.to(device)
+                correct += (model(data).argmax(1) == target).sum().item()
+        return correct / len(loader.dataset)
+
+    def main():
+        device = torch.device("cpu")
+        model = nn.Linear(4, 2).to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(1, 3):
+            train(model, device, loader, optimizer, epoch)
+            acc = evaluate(model, device, val_loader)
+            print(acc)
+
+    if __name__ == "__main__":
+        main()
+    """
+    out = ok(body)
+    assert "def train(" not in out and "def evaluate(" not in out
+    assert 'print("epoch", (self.current_epoch + 1))' in out
+    assert "acc = self.correct / len(val_loader.dataset)" in out
+    assert "max_epochs=2" in out
+    assert 'accelerator="cpu"' in out
+    assert "trainer.fit(lit_model, train_dataloaders=loader, val_dataloaders=val_loader)" in out
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (CANONICAL.replace("for epoch in range(3):", "for epoch in [1, 2]:"), "does not iterate over range"),
+        (CANONICAL.replace("for x, t in loader:", "while True:\n        x, t = next(iter(loader))"), "`while` loop"),
+        (
+            CANONICAL.replace(
+                "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)",
+                "other = nn.Linear(2, 2)\noptimizer = torch.optim.SGD(list(model.parameters()) + list(other.parameters()), lr=0.1)",
+            ),
+            "several models",
+        ),
+    ],
+)
+def test_refusals_name_the_line_and_the_reason(body: str, reason: str) -> None:
+    source, result = convert(body)
+    assert result.status is Status.NOT_CONVERTIBLE
+    assert result.output is None
+    assert reason in result.reasons[0].message
+    assert result.reasons[0].line > len(HEADER.splitlines())
+
+
+def test_statuses_for_non_training_inputs() -> None:
+    assert convert_source("").status is Status.NO_TRAINING_LOOP
+    assert convert_source("import os\nprint(os.getcwd())\n").status is Status.NO_TRAINING_LOOP
+    assert convert_source("import pytorch_lightning as pl\n\nclass M(pl.LightningModule):\n    pass\n").status is Status.ALREADY_LIGHTNING
+    assert convert_source("import lightning as L\n").status is Status.ALREADY_LIGHTNING
+    bad = convert_source("def f(:\n    pass\n")
+    assert bad.status is Status.UNPARSEABLE and bad.reasons[0].line == 1
+    py2 = convert_source('print "hello"\n')
+    assert py2.status is Status.UNPARSEABLE and "Python 2" in py2.reasons[0].message
+
+
+def test_lightning_import_style_and_other_indentation_and_newlines() -> None:
+    out = ok(CANONICAL, import_style="lightning")
+    assert "import lightning as L" in out and "L.Trainer(" in out and "pytorch_lightning" not in out
+    tabbed = HEADER + CANONICAL.replace("    ", "\t")
+    result = convert_source(tabbed)
+    assert result.status is Status.CONVERTED
+    assert "\n\tdef training_step(self, batch, batch_idx):\n\t\tx, t = batch" in result.output
+    crlf = (HEADER + CANONICAL).replace("\n", "\r\n")
+    result = convert_source(crlf)
+    assert result.status is Status.CONVERTED
+    assert "\n" not in result.output.replace("\r\n", "")
+
+
+def test_changes_carry_source_lines() -> None:
+    source, result = convert(CANONICAL)
+    first_loop_line = len(HEADER.splitlines()) + 4
+    descriptions = {c.description: c for c in result.changes}
+    batch = next(c for c in result.changes if c.description.startswith("batch loop"))
+    assert batch.start_line == first_loop_line + 2
+    assert any(d.startswith("epoch loop") for d in descriptions)
+    assert any("device selection" in d for d in descriptions)

