@@ -42,6 +42,8 @@ KNOWN_KEYS = {
 OTHER_TABLES = {"convert", "migrate", "verify"}
 
 _SELECTOR = re.compile(r"^(ALL|PTL\d{0,3})$")
+#: a cheap test for a ``[tool.pl-convert...]`` table before parsing the TOML
+_TOOL_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*[\"']?pl-convert", re.MULTILINE)
 
 
 class ConfigError(Exception):
@@ -253,7 +255,7 @@ def find_pyproject(start: str | os.PathLike) -> Path | None:
                 text = candidate.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            if "pl-convert" in text and _tool_table(_load_toml(candidate)) is not None:
+            if _TOOL_TABLE.search(text) and _tool_table(_load_toml(candidate)) is not None:
                 return candidate
     return None
 

@@ -3,7 +3,6 @@ and process parallelism (``--jobs``). Pure of output: it returns :class:`FileRes
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +94,6 @@ def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
     """Lint (and fix) one file. Never raises for bad input: errors go into the result."""
     from . import cache
     from .engine import lint_source
-    from .fixes import apply_fixes
 
     result = FileResult(path)
     try:
@@ -120,11 +118,15 @@ def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
         if plain:
             result.findings = lint_source(text, path, config)
         else:
+            from .fixes import apply_fixes
+
             outcome = apply_fixes(text, path, config, unsafe=options.unsafe_fixes)
             result.findings = outcome.remaining
             result.fixed = len(outcome.fixed)
             if outcome.source != text:
                 if options.diff:
+                    import difflib
+
                     result.diff = "".join(
                         difflib.unified_diff(
                             text.splitlines(keepends=True), outcome.source.splitlines(keepends=True),

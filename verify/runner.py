@@ -29,7 +29,6 @@ import argparse
 import gc
 import hashlib
 import importlib.abc
-import importlib.machinery
 import linecache
 import math
 import os
