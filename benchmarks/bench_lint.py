@@ -6,7 +6,8 @@ sources, with pl-convert (1 and 2 processes, no cache) next to TorchFix on the s
 
 TorchFix pins an older libcst, so it runs from its own virtualenv (``--torchfix-venv``, by
 default under the user cache directory), never from this environment. Prints files/s and
-lines/s; records nothing. Figures go into docs/performance.md by hand.
+lines/s (wall clock) and the CPU seconds of each run (steadier on a busy machine); records
+nothing. Figures go into docs/performance.md by hand.
 """
 
 from __future__ import annotations
@@ -45,9 +46,23 @@ def corpus_stats(dirs: list[Path]) -> tuple[int, int]:
     return files, lines
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+#: CPU seconds of the last timed command (all its processes); steadier than wall time on a
+#: busy machine
+LAST_CPU = [0.0]
+
+
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    LAST_CPU[0] = _children_cpu() - cpu
     return time.perf_counter() - start, proc
 
 
@@ -108,10 +123,11 @@ def main() -> int:
     dirs = corpus_dirs()
     files, lines = corpus_stats(dirs)
     print(f"corpus: {', '.join(d.name for d in dirs)}: {files} files, {lines:,} lines")
-    print(f"{'tool':<42} {'jobs':>4} {'seconds':>8} {'files/s':>9} {'lines/s':>11} {'findings':>9}")
+    print(f"{'tool':<42} {'jobs':>4} {'wall s':>8} {'files/s':>9} {'lines/s':>11} {'CPU s':>8} {'findings':>9}", flush=True)
 
-    def row(tool: str, jobs: int | str, seconds: float, findings: int) -> None:
-        print(f"{tool:<42} {jobs:>4} {seconds:8.2f} {files / seconds:9.0f} {lines / seconds:11,.0f} {findings:9}")
+    def row(tool: str, jobs: int | str, seconds: float, findings: int, cpu: float | None = None) -> None:
+        cpu = LAST_CPU[0] if cpu is None else cpu
+        print(f"{tool:<42} {jobs:>4} {seconds:8.2f} {files / seconds:9.0f} {lines / seconds:11,.0f} {cpu:8.1f} {findings:9}", flush=True)
 
     job_counts = [int(j) for j in args.jobs.split(",")]
     for jobs in job_counts:
@@ -123,8 +139,9 @@ def main() -> int:
         for jobs in job_counts:
             seconds, findings = run_torchfix(exe, dirs, jobs)
             row(f"TorchFix {version} (--select ALL)", jobs, seconds, findings)
+    cpu_start = time.process_time()
     seconds, findings, errors = run_full_traversal(dirs)
-    row("pl-convert, pre-filter off (in-process)", 1, seconds, findings)
+    row("pl-convert, pre-filter off (in-process)", 1, seconds, findings, time.process_time() - cpu_start)
     if errors:
         print(f"({errors} files of the corpus could not be parsed and were reported as errors)")
     return 0

@@ -90,9 +90,36 @@ def _accelerator(picture: Picture) -> tuple[str, str | None]:
                 return f'"{first}" if {code(owner.test)} else "{second}"', None
     if assigns:
         return '"auto"', "the device is chosen at run time here; check the Trainer's accelerator"
-    if picture.uses_cuda_calls:
-        return '"gpu"', None
+    conditions = _model_cuda_conditions(picture)
+    if conditions:
+        if all(c is None for c in conditions):
+            return '"gpu"', None
+        tests = {code(c) for c in conditions if c is not None}
+        if len(tests) == 1 and None not in conditions:
+            return f'"gpu" if {tests.pop()} else "cpu"', None
+        return '"auto"', "the model is moved to the GPU under different conditions; check the Trainer's accelerator"
     return '"cpu"', None
+
+
+def _model_cuda_conditions(picture: Picture) -> list:
+    """For each ``model.cuda()`` statement: the ``if`` test it runs under (None: always)."""
+    out = []
+
+    class _Moves(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "cuda":
+                receiver = func.value
+                while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
+                    receiver = receiver.func.value
+                base = dotted(receiver.func) if isinstance(receiver, cst.Call) else dotted(receiver)
+                if base == picture.model_name or (picture.model_class and base == picture.model_class):
+                    stmt = picture.parents.statement_of(node)
+                    owner = picture.parents.block_owner(stmt) if stmt is not None else None
+                    out.append(owner.test if isinstance(owner, cst.If) else None)
+
+    picture.module.visit(_Moves())
+    return out
 
 
 def _hook_signature(hook: str, plan: Plan) -> str:
@@ -313,7 +340,10 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     blanks = [cst.EmptyLine(indent=False)] * blank_count
     cls = cls.with_changes(leading_lines=blanks)
     lit_stmt = cst.parse_statement(f"{lit_name} = {class_name}({picture.model_name}){newline}")
-    lit_stmt = lit_stmt.with_changes(leading_lines=blanks + list(picture.region.leading_lines))
+    region_lines = list(picture.region.leading_lines)
+    while region_lines and region_lines[0].comment is None:
+        region_lines.pop(0)  # the class above already stands apart
+    lit_stmt = lit_stmt.with_changes(leading_lines=blanks + region_lines)
     region_stmts = [cls] + region_stmts + [
         lit_stmt,
         trainer_stmt,

@@ -291,7 +291,10 @@ def make_plan(picture: Picture) -> Plan:
     roots = batch_roots(train)
     training = _unpack_phase(train) + prepare(train, body, roots)
     hooks["training_step"] = training
-    hooks["on_train_epoch_start"] = prepare(None, picture.pre) + prepare(train, train.pre)
+    # model.train() at the start of an epoch is Lightning's job, unless code that stays in the
+    # hooks (or a function it calls) switches the model to eval mode: then keep it.
+    keep_train = _evals_outside_phases(picture)
+    hooks["on_train_epoch_start"] = prepare(None, picture.pre, drop_modes=not keep_train) + prepare(train, train.pre, drop_modes=not keep_train)
     if loop_break is not None:
         hooks["on_train_epoch_start"].insert(0, _stmt(f"self.{SKIP_FLAG} = False"))
         training.insert(0, _stmt(f"if self.{SKIP_FLAG}:\n    return None"))
@@ -416,6 +419,33 @@ def _optimizer_local_names(picture: Picture, phase: Phase) -> list[str]:
                 local = param
         out.append(local)
     return out if any(a != b.name for a, b in zip(out, picture.optimizers)) else []
+
+
+def _evals_outside_phases(picture: Picture) -> bool:
+    """Does any ``X.eval()`` call run outside the evaluation loops the conversion recognised?"""
+    skip: set[cst.CSTNode] = set()
+    for phase in (picture.val, picture.test):
+        if phase is not None:
+            skip.add(phase.holder)
+            if phase.function is not None:
+                skip.add(phase.function)
+    skip.update(s for s in picture.mid if _is_call_stmt(s, None, "eval"))
+    found = False
+
+    class _Evals(cst.CSTVisitor):
+        def on_visit(self, node):
+            nonlocal found
+            if node in skip or found:
+                return False
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "eval" and not node.args:
+                found = True
+            return True
+
+    picture.module.visit(_Evals())
+    if not found:
+        return False
+    # an eval() just before the final test loop is removed by the conversion too
+    return True
 
 
 def _drop_trailing_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:

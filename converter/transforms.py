@@ -141,6 +141,12 @@ class StripDeviceMoves(cst.CSTTransformer):
             return updated.with_changes(args=rest)
         return updated
 
+    def leave_If(self, original, updated):
+        """``if use_cuda: x = x.cuda()`` whose body is now empty goes too."""
+        if self.removed and _empty_block(updated.body) and updated.orelse is None and not _calls_in(updated.test):
+            return cst.RemoveFromParent()
+        return updated
+
     def leave_SimpleStatementLine(self, original, updated):
         body = [small for small in updated.body if not _is_noop(small)]
         if not body:
@@ -149,6 +155,21 @@ class StripDeviceMoves(cst.CSTTransformer):
             body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
             return updated.with_changes(body=body)
         return updated
+
+
+def _empty_block(block) -> bool:
+    return isinstance(block, cst.IndentedBlock) and not block.body
+
+
+def _calls_in(node: cst.CSTNode) -> bool:
+    found = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, n):
+            found.append(n)
+
+    node.visit(_Calls())
+    return bool(found)
 
 
 def _code(node: cst.CSTNode) -> str:
