@@ -54,6 +54,8 @@ class Phase:
     batch_target: cst.BaseExpression | None = None
     index_name: str | None = None  #: ``i`` of ``for i, batch in enumerate(loader)``
     index_start: cst.BaseExpression | None = None  #: ``start`` of ``enumerate(loader, start)``
+    progress_bar: str | None = None  #: ``pbar`` of ``pbar = tqdm(loader); for batch in pbar``
+    progress_bar_assign: cst.BaseStatement | None = None
 
 
 @dataclass
@@ -258,8 +260,10 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
 
     # the batch loop itself
     _describe_batch_loop(train_phase, imports, lines)
+    _resolve_progress_bar(train_phase, pre + train_phase.pre, imports)
     if val is not None:
         _describe_batch_loop(val, imports, lines)
+        _resolve_progress_bar(val, mid + val.pre, imports)
 
     # --- final test: first evaluation loop after the region in the same block --------------
     test = None
@@ -406,6 +410,29 @@ def _describe_batch_loop(phase: Phase, imports: ImportTable, lines: Lines) -> No
     phase.batch_target = target
     phase.index_name = index_name
     phase.index_start = index_start
+
+
+def _resolve_progress_bar(phase: Phase, before: list[cst.BaseStatement], imports: ImportTable) -> None:
+    """``pbar = tqdm(loader, ...)`` then ``for batch in pbar``: the loader is ``loader``."""
+    if not isinstance(phase.loader, cst.Name):
+        return
+    name = phase.loader.value
+    for stmt in reversed(before):
+        assigned = assigned_call(stmt)
+        if assigned is None:
+            continue
+        targets, call = assigned
+        if len(targets) == 1 and isinstance(targets[0], cst.Name) and targets[0].value == name:
+            if imports.qualify(call_name(call)) in TQDM_NAMES and call.args and call.args[0].keyword is None:
+                loader = call.args[0].value
+                if phase.bindings:
+                    from .transforms import substitute_names
+
+                    loader = substitute_names(loader, phase.bindings)
+                phase.loader = loader
+                phase.progress_bar = name
+                phase.progress_bar_assign = stmt
+            return
 
 
 def _no_grad_with(stmt: cst.BaseStatement, imports: ImportTable) -> bool:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with
-from .names import NameUsage, dotted, usage_of
+from .names import NameUsage, dotted, param_names, usage_of
 from .transforms import (
     ContinueToReturn,
+    RemoveReceiverCalls,
     RemoveCalls,
     RenameToSelf,
     ReplaceBackward,
@@ -234,9 +235,14 @@ def make_plan(picture: Picture) -> Plan:
     model_attr = model
     device_map = {name: expr("self.device") for name in picture.device_names}
 
+    bars = [p for p in (train, picture.val) if p is not None and p.progress_bar]
+
     def prepare(phase: Phase | None, statements: list[cst.BaseStatement], batch_roots: set[str] | None = None, drop_modes: bool = True):
         """Bindings, the epoch variable, device moves, model references, mode switches."""
-        out = list(statements)
+        out = [s for s in statements if not any(s is b.progress_bar_assign for b in bars)]
+        if bars:
+            # Lightning draws its own progress bar: the loop's bar and its updates go
+            out = apply(RemoveReceiverCalls({b.progress_bar for b in bars}), out)
         if phase is not None and phase.bindings:
             out = substitute_names(out, phase.bindings)
         out = substitute_names(out, epoch_map)
@@ -351,6 +357,8 @@ def make_plan(picture: Picture) -> Plan:
     for fact, interval, monitor in configured:
         if fact.step_stmt not in removed:
             removed.append(fact.step_stmt)
+
+    _check_loaders_visible(picture)
 
     # --- variables that cross hooks -----------------------------------------------------------
     scope_is_function = isinstance(picture.scope, cst.FunctionDef)
@@ -596,6 +604,26 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
             attribute = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
             self_state[name] = attribute
     return declarations, self_state, bindings_needed
+
+
+def _check_loaders_visible(picture: Picture) -> None:
+    """The loaders go to ``trainer.fit``/``test``: every name they use must exist there."""
+    import builtins
+
+    visible = set(dir(builtins)) | _scope_usage(picture).stores
+    if isinstance(picture.scope, cst.FunctionDef):
+        visible |= usage_of(*picture.module.body).stores | set(param_names(picture.scope.params))
+    for label, phase in (("training", picture.train), ("validation", picture.val), ("test", picture.test)):
+        if phase is None or phase.loader is None:
+            continue
+        missing = sorted(usage_of(cst.Module([cst.SimpleStatementLine([cst.Expr(phase.loader)])])).loads - visible)
+        if missing:
+            code = cst.Module([]).code_for_node(phase.loader)
+            raise Unsupported(
+                picture.lines.line(phase.loop),
+                f"the {label} data loader `{code}` is built inside the loop ({', '.join(missing)} is not defined outside it); "
+                "create it once before training",
+            )
 
 
 def _declared_globals(function: cst.FunctionDef) -> set[str]:

@@ -201,6 +201,20 @@ class RemoveCalls(cst.CSTTransformer):
         return updated
 
 
+class RemoveReceiverCalls(cst.CSTTransformer):
+    """Remove expression statements that call a method of one of ``receivers`` (``pbar.update()``)."""
+
+    def __init__(self, receivers: set[str]) -> None:
+        self.receivers = receivers
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if len(original.body) == 1 and isinstance(original.body[0], cst.Expr):
+            value = original.body[0].value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and dotted(value.func.value) in self.receivers:
+                return cst.RemoveFromParent()
+        return updated
+
+
 class RemoveStatements(cst.CSTTransformer):
     """Remove the given statements (by identity)."""
 

@@ -80,7 +80,7 @@ def test_the_runner_seeds_unseeded_scripts_and_seeded_ones_keep_their_own(tmp_pa
     assert first.a.record.losses == second.a.record.losses  # the script's own seed decides
     assert first.b.record.losses != second.b.record.losses  # --seed decides
     assert first.b.record.seed == 0 and second.b.record.seed == 5
-    again = verify_scripts(unseeded, Script("converted", unseeded.path, unseeded.source), options)
+    again = verify_scripts(Script("original", unseeded.path, unseeded.source), unseeded, options)
     assert again.exit_code == 0  # and with the same --seed, two runs are bitwise the same
     assert again.a.record.losses == second.b.record.losses
 
