@@ -165,6 +165,7 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
     """Build the picture of a script that has at least one ``.backward()`` call."""
     parents = ParentMap(module)
     lines = Lines(module)
+    _refuse_distributed(module, imports, lines)
     backward_calls = [c for c in find_backward_calls(module) if not parents.in_class(c)]
     if not backward_calls:
         raise Unsupported(0, "backward() is only called inside classes; a training loop in a class is not supported yet")
@@ -311,6 +312,34 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
         backward_calls=backward_calls,
         region=region,
     )
+
+
+DISTRIBUTED_CALLS = {
+    "torch.distributed.init_process_group": "torch.distributed.init_process_group",
+    "torch.nn.parallel.DistributedDataParallel": "DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel": "DistributedDataParallel",
+    "torch.utils.data.distributed.DistributedSampler": "DistributedSampler",
+    "torch.utils.data.DistributedSampler": "DistributedSampler",
+    "torch.multiprocessing.spawn": "torch.multiprocessing.spawn",
+    "torch.distributed.launch": "torch.distributed.launch",
+}
+
+
+def _refuse_distributed(module: cst.Module, imports: ImportTable, lines: Lines) -> None:
+    """Hand-written multi-process training does not map onto one Lightning process."""
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            name = imports.qualified_call(node)
+            if name in DISTRIBUTED_CALLS:
+                raise Unsupported(
+                    lines.line(node),
+                    f"hand-written distributed training ({DISTRIBUTED_CALLS[name]}); convert the single-process "
+                    "version of the script and run it with Trainer(devices=N, strategy=\"ddp\"), which starts the "
+                    "processes, the sampler and the gradient sync itself",
+                )
+
+    module.visit(_Calls())
 
 
 # ----------------------------------------------------------------------------------------

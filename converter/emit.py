@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .analysis import Picture
-from .names import NameUsage, dotted, usage_of
+from .names import NameUsage, dotted, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
 from .transforms import RemoveStatements, StripDeviceMoves
@@ -256,6 +256,7 @@ class _Splice(cst.CSTTransformer):
         self.replacements = replacements
         self.region = region
         self.markers: set[int] = set()
+        self.drop_comments: dict[int, str] = {}
         self.model_assign = model_assign
         self.device_names = device_names
         self.drop = drop
@@ -270,13 +271,20 @@ class _Splice(cst.CSTTransformer):
                 new = [first.with_changes(leading_lines=list(original.leading_lines) + list(getattr(first, "leading_lines", [])))] + new[1:]
             return cst.FlattenSentinel(new)
         if any(original is d for d in self.drop):
-            marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=_leading_blanks(original))
+            lines = _leading_blanks(original)
+            comment = self.drop_comments.get(id(original))
+            if comment:
+                lines = lines + [cst.EmptyLine(comment=cst.Comment(comment))]
+            marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=lines)
             self.markers.add(id(marker))
             return marker
         if original is self.model_assign:
             return updated.visit(StripDeviceMoves(self.device_names))
         if isinstance(updated, (cst.Module, cst.IndentedBlock)):
-            return updated.with_changes(body=self._without_markers(list(updated.body)))
+            body = self._without_markers(list(updated.body))
+            if self._left_over:  # a review comment whose statement was the block's last
+                return updated.with_changes(body=body, footer=list(self._left_over) + list(updated.footer))
+            return updated.with_changes(body=body)
         return updated
 
     def _without_markers(self, body: list) -> list:
@@ -297,6 +305,7 @@ class _Splice(cst.CSTTransformer):
                 stmt = stmt.with_changes(leading_lines=carried[:extra] + existing)
                 carried = []
             out.append(stmt)
+        self._left_over = [line for line in carried if line.comment is not None]
         return out
 
 
@@ -386,6 +395,17 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             ) and dotted(stmt.body[0].targets[0].target) == picture.model_name:
                 drop.append(stmt)
                 changes.append(Change(*span(stmt), f"removed {code(stmt.body[0])} (Lightning moves the model)"))
+    data_parallel = []
+    for stmt in _scope_statements(picture):
+        if _is_data_parallel_wrap(stmt, picture):
+            drop.append(stmt)
+            data_parallel.append(stmt)
+            message = (
+                "nn.DataParallel removed: Lightning trains on the Trainer's devices; for several GPUs use "
+                "Trainer(devices=N, strategy=\"ddp\") (each process then takes batch_size samples)"
+            )
+            notes.append(Note(line(stmt), message))
+            changes.append(Change(*span(stmt), "removed nn.DataParallel (the Trainer places the model)"))
     if test is not None:
         siblings = _siblings(picture, test.holder)
         index = siblings.index(test.holder) if test.holder in siblings else -1
@@ -401,9 +421,10 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
 
     splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
     first_pass = module.visit(splice)
+    dp_comments = {id(stmt): REVIEW_PREFIX + n.message for stmt, n in zip(data_parallel, [n for n in notes if n.message.startswith("nn.DataParallel")])}
 
     # drop what is now unused: device selection, inlined train/test functions
-    loads = usage_of(first_pass).loads
+    loads = names_loaded_anywhere(first_pass)
     for stmt in picture.device_assigns:
         names = usage_of(stmt).stores
         if names and not (names & loads) and stmt not in drop:
@@ -420,12 +441,30 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             drop.append(stmt)
             s, e = span(stmt)
             changes.append(Change(s, e, "removed device selection (Lightning chooses the device)"))
-    new_module = module.visit(_Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region))
+    final_splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
+    final_splice.drop_comments = dp_comments
+    new_module = module.visit(final_splice)
 
     new_module = _add_import(new_module, picture, alias, options)
     changes.append(Change(0, 0, f"added `{'import lightning as L' if alias == 'L' else 'import pytorch_lightning as pl'}`"))
     changes.sort(key=lambda c: (c.start_line, c.end_line))
     return Emitted(code=new_module.code, changes=changes, notes=notes)
+
+
+DATA_PARALLEL = {"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.data_parallel.DataParallel"}
+
+
+def _is_data_parallel_wrap(stmt, picture: Picture) -> bool:
+    """``model = nn.DataParallel(model, ...)`` (possibly followed by ``.to(device)``)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)):
+        return False
+    value = stmt.body[0].value
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in ("to", "cuda"):
+        value = value.func.value
+    if not (isinstance(value, cst.Call) and picture.imports.qualified_call(value) in DATA_PARALLEL and value.args):
+        return False
+    target = dotted(stmt.body[0].targets[0].target)
+    return target == picture.model_name and dotted(value.args[0].value) == picture.model_name
 
 
 def _has_device_move(stmt, device_names) -> bool:

@@ -262,3 +262,40 @@ def usage_of(*nodes: cst.CSTNode) -> NameUsage:
     for node in nodes:
         node.visit(usage)
     return usage
+
+
+class _FlatUsage(NameUsage):
+    """Like :class:`NameUsage`, but descending into every nested scope (names anywhere)."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.stores.add(node.name.value)
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.stores.add(node.name.value)
+        return True
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return True
+
+    def visit_Param(self, node: cst.Param) -> bool:
+        if node.default is not None:
+            node.default.visit(self)
+        if node.annotation is not None:
+            node.annotation.visit(self)
+        return False
+
+    def _comprehension(self, node) -> bool:
+        return True
+
+    visit_ListComp = _comprehension
+    visit_SetComp = _comprehension
+    visit_GeneratorExp = _comprehension
+    visit_DictComp = _comprehension
+
+
+def names_loaded_anywhere(node: cst.CSTNode) -> set[str]:
+    """Every name read anywhere under ``node``, nested functions and classes included."""
+    usage = _FlatUsage()
+    node.visit(usage)
+    return usage.loads
