@@ -677,13 +677,28 @@ def _resolve_name(phase: Phase, name: str) -> str:
 
 def _find_optimizers(module, parents, imports, phase: Phase, scope, lines) -> list[OptimizerFact]:
     stepped: list[str] = []
+    scopes = _scope_nodes(module, scope)
+
+    def is_scaler(local: str) -> bool:
+        name = _resolve_name(phase, local)
+        for _, value in _assignments(scopes, name) or _assignments(list(module.body), name):
+            if isinstance(value, cst.Call) and (imports.qualified_call(value) or "").endswith("GradScaler"):
+                return True
+        return False
 
     class _Steps(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "step" and isinstance(func.value, cst.Name):
-                if func.value.value not in stepped:
-                    stepped.append(func.value.value)
+                receiver = func.value.value
+                if is_scaler(receiver):
+                    # scaler.step(optimizer): the optimizer is the argument
+                    if node.args and isinstance(node.args[0].value, cst.Name):
+                        receiver = node.args[0].value.value
+                    else:
+                        return
+                if receiver not in stepped:
+                    stepped.append(receiver)
 
     phase.loop.body.visit(_Steps())
     facts: list[OptimizerFact] = []

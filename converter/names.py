@@ -181,6 +181,12 @@ class NameUsage(cst.CSTVisitor):
         node.body.visit(self)
         return False
 
+    def visit_Global(self, node: cst.Global) -> bool:
+        return False
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> bool:
+        return False
+
     def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
         if node.asname is not None and isinstance(node.asname.name, cst.Name):
             self.stores.add(node.asname.name.value)
@@ -269,11 +275,22 @@ class _FlatUsage(NameUsage):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.stores.add(node.name.value)
-        return True
+        for deco in node.decorators:
+            deco.visit(self)
+        node.params.visit(self)
+        if node.returns is not None:
+            node.returns.visit(self)
+        node.body.visit(self)
+        return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self.stores.add(node.name.value)
-        return True
+        for deco in node.decorators:
+            deco.visit(self)
+        for arg in list(node.bases) + list(node.keywords):
+            arg.visit(self)
+        node.body.visit(self)
+        return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return True

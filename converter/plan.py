@@ -580,7 +580,7 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
     else stays a local of its hook.
     """
     usages: dict[str, NameUsage] = {name: usage_of(*stmts) for name, stmts in hooks.items() if stmts}
-    outside = _scope_usage(picture)
+    before, after, called_free = _scope_flow(picture)
     scope_globals = _declared_globals(picture.scope) if isinstance(picture.scope, cst.FunctionDef) else set()
     declarations: dict[str, list[tuple[str, str]]] = {}
     self_state: dict[str, str] = {}
@@ -588,15 +588,19 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
     stored_anywhere = set().union(*(u.stores for u in usages.values())) if usages else set()
     phases = [p for p in (picture.train, picture.val, picture.test) if p is not None]
     reserved_names = {"self", "batch", "batch_idx"} | {batch_param(p) for p in phases} | {step_index_param(p) for p in phases}
+    in_function = isinstance(picture.scope, cst.FunctionDef)
     for name in sorted(stored_anywhere - reserved_names):
         storing = [h for h, u in usages.items() if name in u.stores]
         reading = [h for h, u in usages.items() if name in u.loads]
-        if name in outside.stores or name in outside.loads or name in scope_globals:
-            in_function = isinstance(picture.scope, cst.FunctionDef) and name not in scope_globals
-            keyword = "nonlocal" if in_function else "global"
+        read_first = any(name in u.first_load_before_store for u in usages.values())
+        bound_outside = name in before.stores or name in scope_globals
+        flows_in = read_first and bound_outside
+        flows_out = name in after.first_load_before_store or name in called_free
+        if flows_in or flows_out:
+            keyword = "nonlocal" if in_function and name not in scope_globals else "global"
             for hook in storing:
                 declarations.setdefault(hook, []).append((keyword, name))
-            if in_function and name not in outside.stores:
+            if keyword == "nonlocal" and name not in before.stores and name not in after.stores:
                 bindings_needed.append(name)
             continue
         crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
@@ -604,6 +608,33 @@ def _share_state(picture: Picture, hooks: dict[str, list[cst.BaseStatement]], mo
             attribute = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
             self_state[name] = attribute
     return declarations, self_state, bindings_needed
+
+
+def _scope_flow(picture: Picture) -> tuple[NameUsage, NameUsage, set[str]]:
+    """Name usage of the loop's scope before and after the converted region.
+
+    Also the free names of the module's (non-inlined) functions when the scope is the module:
+    those functions may read a global that the loop assigns.
+    """
+    scope = picture.scope
+    skip = {picture.region}
+    if picture.test is not None:
+        skip.add(picture.test.holder)
+    inlined = {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(picture.module.body)
+    before, after = NameUsage(), NameUsage()
+    called_free: set[str] = set()
+    current = before
+    for stmt in _flatten_without(statements, set(), stop=skip):
+        if stmt in skip:
+            current = after
+            continue
+        if stmt in inlined:
+            continue
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and not isinstance(scope, cst.FunctionDef):
+            called_free |= usage_of(stmt).loads
+        stmt.visit(current)
+    return before, after, called_free
 
 
 def _check_loaders_visible(picture: Picture) -> None:
@@ -659,18 +690,22 @@ def _scope_usage(picture: Picture) -> NameUsage:
     return usage
 
 
-def _flatten_without(statements, skip):
-    """Statements of a block, descending into compound statements, without the skipped ones."""
+def _flatten_without(statements, skip, stop=frozenset()):
+    """Statements of a block in order, descending into compound statements that hold a skipped
+    (or ``stop``) statement; skipped ones are left out, ``stop`` ones are yielded as markers."""
     for stmt in statements:
         if stmt in skip:
             continue
-        if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and _contains_any(stmt, skip):
+        if stmt in stop:
+            yield stmt
+            continue
+        if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and _contains_any(stmt, set(skip) | set(stop)):
             # visit the header parts and the children separately
             header = _header_usage_node(stmt)
             if header is not None:
                 yield header
             for block in _blocks(stmt):
-                yield from _flatten_without(list(block.body), skip)
+                yield from _flatten_without(list(block.body), skip, stop)
         else:
             yield stmt
 
