@@ -97,7 +97,7 @@ class Picture:
     test: Phase | None
     optimizers: list[OptimizerFact]
     schedulers: list[SchedulerFact]
-    model_name: str
+    model_name: str  #: the (first) model trained by the optimizers
     model_assign: cst.BaseStatement | None
     model_class: str | None
     device_names: set[str]
@@ -105,6 +105,9 @@ class Picture:
     uses_cuda_calls: bool
     backward_calls: list[cst.Call]
     region: cst.BaseStatement  #: the statement of the scope that the Trainer replaces
+    model_names: list[str] = field(default_factory=list)  #: every model trained (a GAN has two)
+    model_assigns: list[cst.BaseStatement] = field(default_factory=list)
+    model_classes: list[str | None] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         line = self.lines.line
@@ -281,8 +284,10 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
     # --- optimizers, schedulers, model, device ----------------------------------------------
     optimizers = _find_optimizers(module, parents, imports, train_phase, scope, lines)
     schedulers = _find_schedulers(module, imports, train_phase, epoch_loop, pre, mid, post, val, lines)
-    model_name = _model_name(optimizers, lines)
-    model_assign, model_class = _model_assignment(module, scope, model_name, imports)
+    model_names = _model_names(optimizers, lines)
+    assignments = [_model_assignment(module, scope, name, imports) for name in model_names]
+    model_name = model_names[0]
+    model_assign, model_class = assignments[0]
     device_names, device_assigns, uses_cuda_calls = _device_handling(module, scope, imports)
 
     return Picture(
@@ -311,6 +316,9 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
         uses_cuda_calls=uses_cuda_calls,
         backward_calls=backward_calls,
         region=region,
+        model_names=model_names,
+        model_assigns=[a for a, _ in assignments if a is not None],
+        model_classes=[c for _, c in assignments],
     )
 
 
@@ -774,7 +782,7 @@ def _find_schedulers(module, imports, phase, epoch_loop, pre, mid, post, val, li
     return facts
 
 
-def _model_name(optimizers: list[OptimizerFact], lines: Lines) -> str:
+def _model_names(optimizers: list[OptimizerFact], lines: Lines) -> list[str]:
     names: list[str] = []
 
     class _Params(cst.CSTVisitor):
@@ -787,12 +795,10 @@ def _model_name(optimizers: list[OptimizerFact], lines: Lines) -> str:
 
     for opt in optimizers:
         opt.call.visit(_Params())
-    unique = sorted(set(names))
+    unique = list(dict.fromkeys(names))
     if not unique:
         raise Unsupported(lines.line(optimizers[0].assign), "the optimizer is not built from model.parameters(); cannot tell which model is trained")
-    if len(unique) > 1:
-        raise Unsupported(lines.line(optimizers[0].assign), f"the optimizers train several models ({', '.join(unique)}); this is not supported yet")
-    return unique[0]
+    return unique
 
 
 def _model_assignment(module, scope, model_name: str, imports: ImportTable):

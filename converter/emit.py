@@ -46,9 +46,11 @@ def _fresh(name: str, taken: set[str]) -> str:
 
 
 def _class_name(picture: Picture) -> str:
-    base = picture.model_class.rsplit(".", 1)[-1] if picture.model_class else "Model"
-    base = base[:1].upper() + base[1:]
-    return f"Lit{base}"
+    parts = []
+    for cls in picture.model_classes or [picture.model_class]:
+        base = cls.rsplit(".", 1)[-1] if cls else "Model"
+        parts.append(base[:1].upper() + base[1:])
+    return "Lit" + "".join(dict.fromkeys(parts))
 
 
 def _device_kind(value: cst.BaseExpression | None) -> str | None:
@@ -113,7 +115,7 @@ def _model_cuda_conditions(picture: Picture) -> list:
                 while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
                     receiver = receiver.func.value
                 base = dotted(receiver.func) if isinstance(receiver, cst.Call) else dotted(receiver)
-                if base == picture.model_name or (picture.model_class and base == picture.model_class):
+                if base in picture.model_names or base in [c for c in picture.model_classes if c]:
                     stmt = picture.parents.statement_of(node)
                     owner = picture.parents.block_owner(stmt) if stmt is not None else None
                     out.append(owner.test if isinstance(owner, cst.If) else None)
@@ -148,15 +150,16 @@ def _configure_optimizers_body(plan: Plan, indent: str) -> str:
 
 def render_class(plan: Plan, class_name: str, base: str, indent: str, newline: str, notes: dict[str, str]) -> cst.ClassDef:
     picture = plan.picture
-    model = picture.model_name
+    models = picture.model_names or [picture.model_name]
     attr = plan.model_attr
     u = indent
     lines = [f"class {class_name}({base}):"]
     lines.append(f'{u}"""LightningModule made by pl-convert from the training loop of this script."""')
     lines.append("")
-    lines.append(f"{u}def __init__(self, {model}):")
+    lines.append(f"{u}def __init__(self, {', '.join(models)}):")
     lines.append(f"{u}{u}super().__init__()")
-    lines.append(f"{u}{u}self.{attr} = {model}")
+    for model in models:
+        lines.append(f"{u}{u}self.{model} = {model}")
     if plan.mode == "manual":
         lines.append(f"{u}{u}self.automatic_optimization = False")
     lines.append("")
@@ -278,7 +281,7 @@ class _Splice(cst.CSTTransformer):
             marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=lines)
             self.markers.add(id(marker))
             return marker
-        if original is self.model_assign:
+        if any(original is m for m in self.model_assign):
             return updated.visit(StripDeviceMoves(self.device_names))
         if isinstance(updated, (cst.Module, cst.IndentedBlock)):
             body = self._without_markers(list(updated.body))
@@ -332,6 +335,10 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     cls = render_class(plan, class_name, f"{alias}.LightningModule", indent, newline, hook_notes)
     accelerator, accel_note = _accelerator(picture)
     trainer_args = [f"max_epochs={picture.max_epochs}", f"accelerator={accelerator}", "devices=1"]
+    if plan.gradient_clip is not None:
+        algorithm, value = plan.gradient_clip
+        trainer_args += [f"gradient_clip_val={value}", f'gradient_clip_algorithm="{algorithm}"']
+        changes.append(Change(0, 0, f"gradient clipping → Trainer(gradient_clip_val={value}, gradient_clip_algorithm=\"{algorithm}\")"))
     if picture.val is not None:
         trainer_args.append("num_sanity_val_steps=0")
     code = cst.Module([]).code_for_node
@@ -348,7 +355,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     blank_count = 1 if plan.scope_is_function or picture.parents.block_owner(picture.region) is not module else 2
     blanks = [cst.EmptyLine(indent=False)] * blank_count
     cls = cls.with_changes(leading_lines=blanks)
-    lit_stmt = cst.parse_statement(f"{lit_name} = {class_name}({picture.model_name}){newline}")
+    lit_stmt = cst.parse_statement(f"{lit_name} = {class_name}({', '.join(picture.model_names or [picture.model_name])}){newline}")
     region_lines = list(picture.region.leading_lines)
     while region_lines and region_lines[0].comment is None:
         region_lines.pop(0)  # the class above already stands apart
@@ -384,15 +391,15 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     # model.to(device) / model.cuda() statements, and model.eval() right before the test loop
     for stmt in _scope_statements(picture):
         call = stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) else None
-        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and dotted(call.func.value) == picture.model_name:
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and dotted(call.func.value) in picture.model_names:
             if call.func.attr.value in ("cuda",) or (call.func.attr.value == "to" and _only_device_args(call, picture.device_names)):
                 drop.append(stmt)
                 changes.append(Change(*span(stmt), f"removed {code(call)} (Lightning moves the model)"))
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
             value = stmt.body[0].value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and dotted(value.func.value) == picture.model_name and (
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and dotted(value.func.value) in picture.model_names and (
                 value.func.attr.value == "cuda" or (value.func.attr.value == "to" and _only_device_args(value, picture.device_names))
-            ) and dotted(stmt.body[0].targets[0].target) == picture.model_name:
+            ) and dotted(stmt.body[0].targets[0].target) == dotted(value.func.value):
                 drop.append(stmt)
                 changes.append(Change(*span(stmt), f"removed {code(stmt.body[0])} (Lightning moves the model)"))
     data_parallel = []
@@ -415,11 +422,13 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             if isinstance(call, cst.Call) and dotted(call.func) == f"{picture.model_name}.eval":
                 drop.append(previous)
                 changes.append(Change(*span(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
-    if picture.model_assign is not None and _has_device_move(picture.model_assign, picture.device_names):
-        s, e = span(picture.model_assign)
-        changes.append(Change(s, e, "removed the model's device move"))
+    model_assigns = picture.model_assigns or ([picture.model_assign] if picture.model_assign is not None else [])
+    for assign in model_assigns:
+        if _has_device_move(assign, picture.device_names):
+            s, e = span(assign)
+            changes.append(Change(s, e, "removed the model's device move"))
 
-    splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
+    splice = _Splice(replacements, model_assigns, picture.device_names, drop, picture.region)
     first_pass = module.visit(splice)
     dp_comments = {id(stmt): REVIEW_PREFIX + n.message for stmt, n in zip(data_parallel, [n for n in notes if n.message.startswith("nn.DataParallel")])}
 
@@ -441,7 +450,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             drop.append(stmt)
             s, e = span(stmt)
             changes.append(Change(s, e, "removed device selection (Lightning chooses the device)"))
-    final_splice = _Splice(replacements, picture.model_assign, picture.device_names, drop, picture.region)
+    final_splice = _Splice(replacements, model_assigns, picture.device_names, drop, picture.region)
     final_splice.drop_comments = dp_comments
     new_module = module.visit(final_splice)
 

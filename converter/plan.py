@@ -66,6 +66,7 @@ class Plan:
     bindings_needed: list[str]  #: names to bind to None before the class (nonlocal needs a binding)
     self_state: dict[str, str]
     model_attr: str
+    gradient_clip: tuple[str, str] | None = None  #: (algorithm, value code) for the Trainer
     notes: list[tuple[int, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
@@ -143,7 +144,7 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     """Automatic optimization when the batch body is canonical; else manual, with the reason."""
     global_names = {o.name for o in picture.optimizers}
     optimizer_names = global_names | {param for param, value in bindings.items() if dotted(value) in global_names}
-    model_names = {picture.model_name} | {param for param, value in bindings.items() if dotted(value) == picture.model_name}
+    model_names = set(picture.model_names) | {param for param, value in bindings.items() if dotted(value) in picture.model_names}
     info: dict = {}
     if len(picture.optimizers) != 1:
         return "manual", f"{len(picture.optimizers)} optimizers", info
@@ -174,9 +175,12 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     if b < zero[0] < s:
         return "manual", "zero_grad() runs between backward() and step()", info
     between = [st for i, st in enumerate(body) if b < i < s and i not in zero]
-    if between:
+    clip = _gradient_clipping(between, picture, model_names) if len(between) == 1 else None
+    if between and clip is None:
         return "manual", "the loop runs code between backward() and step()", info
-    after = [st for i, st in enumerate(body) if i > b and i not in zero and i != s]
+    if clip is not None:
+        info["clip"] = clip
+    after = [st for i, st in enumerate(body) if i > s and i not in zero]
     sched_names = {f.name for f in picture.schedulers}
     after_checked = [st for st in after if not any(_is_call_stmt(st, n, "step") for n in sched_names)]
     for st in after_checked:
@@ -195,8 +199,55 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
             if _is_call_stmt(st, name, "step") and i < s:
                 return "manual", "scheduler.step() runs before optimizer.step()", info
     info["loss_name"] = loss_name
-    info["remove"] = [body[b], body[s], body[zero[0]]]
+    info["remove"] = [body[b], body[s], body[zero[0]]] + between
     return "automatic", None, info
+
+
+CLIP_FUNCTIONS = {
+    "torch.nn.utils.clip_grad_norm_": ("norm", ("max_norm",)),
+    "torch.nn.utils.clip_grad.clip_grad_norm_": ("norm", ("max_norm",)),
+    "torch.nn.utils.clip_grad_value_": ("value", ("clip_value",)),
+    "torch.nn.utils.clip_grad.clip_grad_value_": ("value", ("clip_value",)),
+}
+
+
+def _gradient_clipping(between, picture: Picture, model_names: set[str]):
+    """``clip_grad_norm_(model.parameters(), X)`` between backward and step -> (algorithm, X)."""
+    stmt = between[0]
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
+        return None
+    call = stmt.body[0].value
+    if not isinstance(call, cst.Call):
+        return None
+    name = picture.imports.qualified_call(call)
+    if name not in CLIP_FUNCTIONS:
+        return None
+    algorithm, keywords = CLIP_FUNCTIONS[name]
+    args = list(call.args)
+    if not args or args[0].keyword is not None:
+        return None
+    params = args[0].value
+    if not (
+        isinstance(params, cst.Call)
+        and isinstance(params.func, cst.Attribute)
+        and params.func.attr.value == "parameters"
+        and not params.args
+        and dotted(params.func.value) in model_names
+    ):
+        return None
+    value = None
+    for arg in args[1:]:
+        if arg.keyword is None and value is None:
+            value = arg.value
+        elif arg.keyword is not None and arg.keyword.value in keywords:
+            value = arg.value
+        elif arg.keyword is not None and arg.keyword.value == "norm_type" and cst.Module([]).code_for_node(arg.value) in ("2", "2.0"):
+            continue
+        else:
+            return None
+    if value is None:
+        return None
+    return algorithm, value
 
 
 def _only_param_group_reads(stmt, name: str) -> bool:
@@ -248,9 +299,9 @@ def make_plan(picture: Picture) -> Plan:
         out = substitute_names(out, epoch_map)
         if batch_roots is not None:
             out = apply(StripDeviceMoves(picture.device_names, batch_roots), out)
-        out = substitute_names(out, dict(device_map, **{model: self_attribute(model_attr)}))
+        out = substitute_names(out, dict(device_map, **{m: self_attribute(m) for m in picture.model_names}))
         if drop_modes:
-            out = apply(RemoveCalls({f"self.{model_attr}.train", f"self.{model_attr}.eval"}), out)
+            out = apply(RemoveCalls({f"self.{m}.{mode}" for m in picture.model_names for mode in ("train", "eval")}), out)
         out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports))
         return out
 
@@ -309,7 +360,7 @@ def make_plan(picture: Picture) -> Plan:
         after_train.append(_assign(train.result_target, substitute_names(train.return_value, train.bindings)))
     mid_statements = without_configured(picture.mid)
     if val is not None:
-        mid_statements = _drop_trailing_mode_calls(mid_statements, model)
+        mid_statements = _drop_mode_calls_of(mid_statements, picture.model_names)
     mid = after_train + prepare(None, mid_statements, drop_modes=False)
 
     if val is not None:
@@ -375,7 +426,13 @@ def make_plan(picture: Picture) -> Plan:
         if local_names:
             target = ", ".join(local_names) if len(local_names) > 1 else local_names[0]
         hooks["training_step"].insert(0, _stmt(f"{target} = self.optimizers()"))
+    gradient_clip = None
+    if mode == "automatic" and info.get("clip") is not None:
+        algorithm, value = info["clip"]
+        value = substitute_names(value, train.bindings) if train.bindings else value
+        gradient_clip = (algorithm, cst.Module([]).code_for_node(value))
     plan = Plan(
+        gradient_clip=gradient_clip,
         picture=picture,
         mode=mode,
         manual_reason=manual_reason,
@@ -459,6 +516,12 @@ def _evals_outside_phases(picture: Picture) -> bool:
 def _drop_trailing_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:
     """``model.eval()`` / ``model.train()`` between training and evaluation are Lightning's job."""
     return [s for s in statements if not (_is_call_stmt(s, model, "eval") or _is_call_stmt(s, model, "train"))]
+
+
+def _drop_mode_calls_of(statements: list[cst.BaseStatement], models: list[str]) -> list[cst.BaseStatement]:
+    for model in models:
+        statements = _drop_trailing_mode_calls(statements, model)
+    return statements
 
 
 def _derived_names(block: cst.CSTNode, roots: set[str]) -> set[str]:

@@ -164,9 +164,21 @@ def test_enumerate_index_and_start() -> None:
     assert "def training_step(self, batch, i):" in out
 
 
+def test_gradient_clipping_becomes_trainer_flags() -> None:
+    body = CANONICAL.replace(
+        "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)\n"
+    )
+    out = ok(body)
+    assert 'gradient_clip_val=0.5, gradient_clip_algorithm="norm"' in out
+    assert "clip_grad_norm_" not in out and "automatic_optimization" not in out
+    body = CANONICAL.replace("loss.backward()\n", "loss.backward()\n        nn.utils.clip_grad_value_(model.parameters(), 0.1)\n")
+    out = ok(body)
+    assert 'gradient_clip_val=0.1, gradient_clip_algorithm="value"' in out
+
+
 def test_code_between_backward_and_step_uses_manual_optimization() -> None:
     body = CANONICAL.replace(
-        "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
+        "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        for p in model.parameters():\n            p.grad.mul_(0.5)\n"
     )
     source, result = convert(body)
     assert result.status is Status.CONVERTED
@@ -175,6 +187,7 @@ def test_code_between_backward_and_step_uses_manual_optimization() -> None:
     assert "optimizer = self.optimizers()" in out
     assert "self.manual_backward(loss)" in out
     assert "torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)" in out
+    assert "for p in self.model.parameters():" in out
     assert "optimizer.zero_grad()" in out and "optimizer.step()" in out
     assert result.notes and "manual optimization" in result.notes[0].message
     assert "# pl-convert: review — manual optimization" in out
