@@ -93,3 +93,15 @@ def test_lightning_import_style() -> None:
     assert "import lightning as L" in styled.output
     assert "L.LightningModule" in styled.output and "L.Trainer(" in styled.output
     assert "pytorch_lightning" not in styled.output
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_converted_output_lints_clean(case: str) -> None:
+    """What the converter writes passes the linter's default rules."""
+    from pl_convert.rules import lint_source
+
+    expected_py = FIXTURES / case / "expected.py"
+    if not expected_py.exists():
+        pytest.skip("refused case")
+    findings = lint_source(expected_py.read_text(encoding="utf-8"), path=str(expected_py))
+    assert [f"{f.line}: {f.code} {f.message}" for f in findings] == []
