@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -48,6 +49,15 @@ class SourceText:
         return (self.text if text is None else text).encode(self.encoding)
 
 
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.MULTILINE)
+
+
+def _declares_encoding(data: bytes) -> bool:
+    """Whether one of the first two lines carries a PEP 263 coding cookie."""
+    head = b"\n".join(data.split(b"\n", 2)[:2])
+    return _CODING_COOKIE.search(head) is not None
+
+
 def decode_source(data: bytes, path: str | os.PathLike | None = None) -> SourceText:
     """Decode Python source bytes, honouring a PEP 263 coding cookie and a UTF-8 BOM.
 
@@ -76,6 +86,13 @@ def decode_source(data: bytes, path: str | os.PathLike | None = None) -> SourceT
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        if not _declares_encoding(data):
+            raise SourceError(
+                path,
+                f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}) and no encoding is "
+                "declared; add a '# -*- coding: latin-1 -*-' (or the right encoding) line at the top",
+                line=line,
+            ) from None
         raise SourceError(
             path,
             f"cannot decode as {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start}); "

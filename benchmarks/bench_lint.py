@@ -3,6 +3,7 @@ sources, with pl-convert (1 and 2 processes, no cache) next to TorchFix on the s
 
     python benchmarks/bench_lint.py                 # all of it (creates TorchFix's venv once)
     python benchmarks/bench_lint.py --no-torchfix   # pl-convert only
+    python benchmarks/bench_lint.py --packages torchvision,pytorch_lightning   # a quicker corpus
 
 TorchFix pins an older libcst, so it runs from its own virtualenv (``--torchfix-venv``, by
 default under the user cache directory), never from this environment. Prints files/s and
@@ -22,9 +23,9 @@ import time
 from pathlib import Path
 
 
-def corpus_dirs() -> list[Path]:
+def corpus_dirs(packages: list[str]) -> list[Path]:
     dirs = []
-    for name in ("torch", "torchvision", "pytorch_lightning"):
+    for name in packages:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             sys.exit(f"{name} is not installed; the benchmark lints its sources")
@@ -84,7 +85,7 @@ def run_full_traversal(dirs: list[Path]) -> tuple[float, int, int]:
     from pl_convert.sourcefile import SourceError, read_source
 
     for rule in all_rules():
-        rule.keywords = ("",)
+        rule.keywords = rule.markers = ("",)
     config = LintConfig(select=("ALL",))
     paths = [p for d in dirs for p in d.rglob("*.py") if "__pycache__" not in p.parts]
     findings = errors = 0
@@ -119,8 +120,10 @@ def main() -> int:
     parser.add_argument("--torchfix-venv", type=Path, default=cache / "torchfix-venv")
     parser.add_argument("--no-torchfix", action="store_true")
     parser.add_argument("--jobs", default="1,2", help="comma-separated process counts")
+    parser.add_argument("--packages", default="torch,torchvision,pytorch_lightning",
+                        help="installed packages whose sources form the corpus")
     args = parser.parse_args()
-    dirs = corpus_dirs()
+    dirs = corpus_dirs(args.packages.split(","))
     files, lines = corpus_stats(dirs)
     print(f"corpus: {', '.join(d.name for d in dirs)}: {files} files, {lines:,} lines")
     print(f"{'tool':<42} {'jobs':>4} {'wall s':>8} {'files/s':>9} {'lines/s':>11} {'CPU s':>8} {'findings':>9}", flush=True)

@@ -302,7 +302,8 @@ def make_plan(picture: Picture) -> Plan:
         out = substitute_names(out, dict(device_map, **{m: self_attribute(m) for m in picture.model_names}))
         if drop_modes:
             out = apply(RemoveCalls({f"self.{m}.{mode}" for m in picture.model_names for mode in ("train", "eval")}), out)
-        out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports))
+        if drop_modes:  # Lightning's evaluation hooks already run without gradients
+            out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports))
         return out
 
     def batch_roots(phase: Phase) -> set[str]:
@@ -494,7 +495,8 @@ def _evals_outside_phases(picture: Picture) -> bool:
             skip.add(phase.holder)
             if phase.function is not None:
                 skip.add(phase.function)
-    skip.update(s for s in picture.mid if _is_call_stmt(s, None, "eval"))
+    if picture.val is not None:  # these are dropped: validation switches modes itself
+        skip.update(s for s in picture.mid if _is_call_stmt(s, None, "eval"))
     found = False
 
     class _Evals(cst.CSTVisitor):
@@ -688,9 +690,16 @@ def _scope_flow(picture: Picture) -> tuple[NameUsage, NameUsage, set[str]]:
     before, after = NameUsage(), NameUsage()
     called_free: set[str] = set()
     current = before
+    test_holder = picture.test.holder if picture.test is not None else None
+    seen_region = False
     for stmt in _flatten_without(statements, set(), stop=skip):
-        if stmt in skip:
+        if stmt is picture.region:
             current = after
+            seen_region = True
+            continue
+        if stmt is test_holder:
+            # what the script sets up between training and the test loop flows into the test hooks
+            before.stores |= after.stores if seen_region else set()
             continue
         if stmt in inlined:
             continue

@@ -158,7 +158,10 @@ def lint_source(source: str, path: str | None = None, config: LintConfig | None 
     imports or runs the code being linted.
     """
     config = config or LintConfig()
-    rule_types = [r for r in selected_rules(config, path) if any(k in source for k in r.keywords)]
+    rule_types = [
+        r for r in selected_rules(config, path)
+        if any(m in source for m in r.markers) and any(k in source for k in r.keywords)
+    ]
     if not rule_types:
         _syntax_check(source, path)
         return []

@@ -77,6 +77,9 @@ class Rule:
     message: ClassVar[str] = ""
     #: the rule only runs on files containing one of these strings (a cheap pre-filter)
     keywords: ClassVar[tuple[str, ...]] = ("lightning",)
+    #: ... and one of these: every rule judges Lightning code, which imports Lightning or at
+    #: least defines a Lightning hook or uses a trainer
+    markers: ClassVar[tuple[str, ...]] = ("lightning", "training_step", "configure_optimizers", "trainer")
     #: the rule only applies when the target Lightning version is at least this
     applies_from: ClassVar[tuple[int, int] | None] = None
     #: "safe", "unsafe", "sometimes-safe" (some findings safe, some unsafe) or None (no fix)

@@ -1,0 +1,228 @@
+"""Property tests: generated and mutated programs never crash lint or convert.
+
+Two generators:
+
+* ``hypothesmith.from_grammar()``: random (syntactically valid) Python programs, alone and
+  spliced into a real training script so that the converter's analysis actually runs;
+* mutations of the golden fixture scripts (``fixtures/*/original.py``): rename a variable, drop
+  a statement, swap two neighbouring statements, duplicate a loop. Near-miss training scripts
+  find far more converter bugs than random programs do.
+
+Properties: ``lint_source`` returns findings or raises ``SourceError`` (nothing else);
+``convert_source`` always returns a status; a converted output parses, lints without an error,
+and converting it again changes nothing (idempotence); a file with nothing to convert comes
+back untouched (no output).
+
+The CI budget is small; a larger one runs on demand::
+
+    PL_CONVERT_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py -n 2
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import hypothesmith
+import libcst as cst
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from pl_convert.converter import ConvertOptions, Status, convert_source
+from pl_convert.parsing import parse_module
+from pl_convert.rules import lint_source
+from pl_convert.rules.config import LintConfig
+from pl_convert.rules.fixes import apply_fixes
+from pl_convert.sourcefile import SourceError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ORIGINALS = sorted(p for p in FIXTURES.glob("*/original.py"))
+SCRIPTS = {p.parent.name: p.read_text(encoding="utf-8") for p in ORIGINALS}
+
+EXAMPLES = int(os.environ.get("PL_CONVERT_FUZZ_EXAMPLES", "0")) or None
+FUZZ = settings(
+    max_examples=EXAMPLES or 25,
+    deadline=None,
+    derandomize=EXAMPLES is None,  # CI: the same examples every run; on demand: new ones
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+#: every rule, including the ones that are off by default
+ALL_RULES = LintConfig(select=("ALL",))
+#: words the rules' text pre-filters look for, so that generated code reaches the rules
+LINT_HEADER = (
+    "import torch\nimport pytorch_lightning as pl\nimport lightning as L\n"
+    "from torch.utils.data import DataLoader\n"
+)
+DONE = {Status.ALREADY_LIGHTNING, Status.NO_TRAINING_LOOP}
+
+
+# --- the properties ------------------------------------------------------------------------
+
+
+def check_lint(source: str) -> None:
+    """Lint (and fix) never raise anything but SourceError; fixed text parses."""
+    try:
+        findings = lint_source(source, "fuzz.py", ALL_RULES)
+    except SourceError:
+        return
+    for finding in findings:
+        assert finding.line >= 1 and finding.code.startswith("PTL"), finding
+    if any(finding.fix is not None for finding in findings):
+        fixed = apply_fixes(source, "fuzz.py", ALL_RULES, unsafe=True).source
+        parse_module(fixed)
+
+
+def check_convert(source: str) -> Status:
+    """convert returns a status; outputs parse, lint, and are a fixed point."""
+    for style in ("pytorch_lightning", "lightning"):
+        result = convert_source(source, ConvertOptions(import_style=style), path="fuzz.py")
+        assert isinstance(result.status, Status)
+        if result.status is Status.CONVERTED:
+            assert result.output is not None and result.output != source
+            parse_module(result.output, "converted.py")
+            lint_source(result.output, "converted.py", ALL_RULES)
+            again = convert_source(result.output, ConvertOptions(import_style=style))
+            assert again.status is Status.ALREADY_LIGHTNING and again.output is None, again.status
+        else:
+            assert result.output is None, result.status
+            if result.status in (Status.NOT_CONVERTIBLE, Status.UNPARSEABLE):
+                assert result.reasons and all(r.message for r in result.reasons)
+                assert "internal error" not in result.reasons[0].message, result.reasons[0]
+    return result.status
+
+
+# --- random programs -----------------------------------------------------------------------
+
+
+@FUZZ
+@given(hypothesmith.from_grammar())
+def test_random_programs_lint_and_convert_without_crashing(program: str) -> None:
+    check_lint(LINT_HEADER + program)
+    status = check_convert(program)
+    if "backward" not in program:
+        assert status in DONE | {Status.UNPARSEABLE}
+
+
+@FUZZ
+@given(program=hypothesmith.from_grammar(), script=st.sampled_from(sorted(SCRIPTS)), at_end=st.booleans())
+def test_random_code_spliced_into_training_scripts(program: str, script: str, at_end: bool) -> None:
+    source = SCRIPTS[script]
+    spliced = source + "\n" + program if at_end else program + "\n" + source
+    assume(_parses(spliced))
+    check_convert(spliced)
+    check_lint(LINT_HEADER + spliced)
+
+
+# --- mutations of the fixture scripts --------------------------------------------------------
+
+
+class _Mutator(cst.CSTTransformer):
+    """Apply one edit to the ``target``-th statement (in visiting order) of a module."""
+
+    def __init__(self, kind: str, target: int, new_name: str) -> None:
+        self.kind, self.target, self.new_name = kind, target, new_name
+        self.seen = -1
+        self.done = False
+
+    def _body_of(self, node):
+        return getattr(node, "body", None)
+
+    def leave_IndentedBlock(self, original, updated):
+        return updated.with_changes(body=self._edit(list(updated.body)))
+
+    def leave_Module(self, original, updated):
+        return updated.with_changes(body=self._edit(list(updated.body)))
+
+    def _edit(self, body: list):
+        if self.done:
+            return body
+        for index, _ in enumerate(body):
+            self.seen += 1
+            if self.seen != self.target:
+                continue
+            self.done = True
+            if self.kind == "drop" and len(body) > 1:
+                return body[:index] + body[index + 1 :]
+            if self.kind == "swap" and index + 1 < len(body):
+                body[index], body[index + 1] = body[index + 1], body[index]
+                return body
+            if self.kind == "duplicate":
+                return body[: index + 1] + [body[index]] + body[index + 1 :]
+            self.done = False  # nothing to do here: try the next statement
+        return body
+
+
+class _Renamer(cst.CSTTransformer):
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def leave_Name(self, original, updated):
+        return updated.with_changes(value=self.new) if updated.value == self.old else updated
+
+
+def _names(module: cst.Module) -> list[str]:
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    module.visit(Collect())
+    return sorted(names)
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_module(text)
+    except SourceError:
+        return False
+    return True
+
+
+@st.composite
+def mutated_scripts(draw) -> str:
+    """A fixture script with one to three random edits."""
+    source = SCRIPTS[draw(st.sampled_from(sorted(SCRIPTS)))]
+    for _ in range(draw(st.integers(1, 3))):
+        module = cst.parse_module(source)
+        kind = draw(st.sampled_from(["rename", "drop", "swap", "duplicate"]))
+        if kind == "rename":
+            names = _names(module)
+            old = draw(st.sampled_from(names))
+            new = draw(st.sampled_from(["x", "model", "optimizer", "loss", "data", "epoch", "batch", old + "_2"]))
+            module = module.visit(_Renamer(old, new))
+        else:
+            module = module.visit(_Mutator(kind, draw(st.integers(0, 400)), ""))
+        source = module.code
+    return source
+
+
+@FUZZ
+@given(mutated_scripts())
+def test_mutated_fixture_scripts_never_crash_convert_or_lint(source: str) -> None:
+    assume(_parses(source))
+    check_convert(source)
+    check_lint(source)
+
+
+# --- fixed examples: the fixtures themselves and what fuzzing found --------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_fixture_scripts_satisfy_the_properties(name: str) -> None:
+    check_convert(SCRIPTS[name])
+    check_lint(SCRIPTS[name])
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["", "\n", "pass\n", "# comment only\n", "\ufeffx = 1\n", "x = 1\r\ny = 2\r\n", "x = 1  # no newline at end"],
+    ids=["empty", "newline", "pass", "comment", "bom-char", "crlf", "no-final-newline"],
+)
+def test_nothing_to_convert_comes_back_untouched(source: str) -> None:
+    result = convert_source(source)
+    assert result.status in DONE
+    assert result.output is None
+    check_lint(source)
