@@ -16,7 +16,7 @@ from .analysis import Picture
 from .names import NameUsage, dotted, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
-from .transforms import RemoveStatements, StripDeviceMoves
+from .transforms import RemoveStatements, StripDeviceMoves, has_call
 
 REVIEW_PREFIX = "# pl-convert: review — "
 
@@ -219,7 +219,7 @@ def _emptied_if(stmt: cst.If) -> bool:
         if not isinstance(node.body, cst.IndentedBlock) or node.body.body:
             return False
         if isinstance(node, cst.If):
-            if _has_call(node.test):
+            if has_call(node.test):
                 return False
             node = node.orelse
         else:
@@ -233,23 +233,12 @@ def _all_branches_dropped(stmt: cst.If, drop) -> bool:
         if not isinstance(node.body, cst.IndentedBlock) or not all(any(s is d for d in drop) for s in node.body.body):
             return False
         if isinstance(node, cst.If):
-            if _has_call(node.test):
+            if has_call(node.test):
                 return False
             node = node.orelse
         else:
             node = None
     return True
-
-
-def _has_call(node: cst.CSTNode) -> bool:
-    found = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, n):
-            found.append(n)
-
-    node.visit(_Calls())
-    return bool(found)
 
 
 class _Splice(cst.CSTTransformer):

@@ -143,7 +143,7 @@ class StripDeviceMoves(cst.CSTTransformer):
 
     def leave_If(self, original, updated):
         """``if use_cuda: x = x.cuda()`` whose body is now empty goes too."""
-        if self.removed and _empty_block(updated.body) and updated.orelse is None and not _calls_in(updated.test):
+        if self.removed and _empty_block(updated.body) and updated.orelse is None and not has_call(updated.test):
             return cst.RemoveFromParent()
         return updated
 
@@ -161,7 +161,8 @@ def _empty_block(block) -> bool:
     return isinstance(block, cst.IndentedBlock) and not block.body
 
 
-def _calls_in(node: cst.CSTNode) -> bool:
+def has_call(node: cst.CSTNode) -> bool:
+    """Does ``node`` contain a call (so evaluating it may have side effects)?"""
     found = []
 
     class _Calls(cst.CSTVisitor):
@@ -252,8 +253,8 @@ class RenameToSelf(cst.CSTTransformer):
         return updated.with_changes(name=original.name)
 
 
-class ContinueToReturn(cst.CSTTransformer):
-    """``continue`` of the batch loop -> ``return`` (inner loops keep their own)."""
+class _BatchLoopLevel(cst.CSTTransformer):
+    """Tracks loop nesting, so that only the batch loop's own ``break``/``continue`` are changed."""
 
     def __init__(self) -> None:
         self.depth = 0
@@ -274,6 +275,10 @@ class ContinueToReturn(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node):
         return False
+
+
+class ContinueToReturn(_BatchLoopLevel):
+    """``continue`` of the batch loop -> ``return`` (inner loops keep their own)."""
 
     def leave_Continue(self, original, updated):
         if self.depth == 0:
@@ -306,7 +311,7 @@ def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad) -> list[cst.
     return out
 
 
-class BreakToSkip(cst.CSTTransformer):
+class BreakToSkip(_BatchLoopLevel):
     """``break`` of the batch loop -> ``self.<flag> = True; return <value>``.
 
     Lightning runs every batch of an epoch; the flag makes the remaining batches return early,
@@ -314,26 +319,9 @@ class BreakToSkip(cst.CSTTransformer):
     """
 
     def __init__(self, flag: str, value: str | None) -> None:
+        super().__init__()
         self.flag = flag
         self.value = value
-        self.depth = 0
-
-    def visit_For(self, node):
-        self.depth += 1
-
-    def leave_For(self, original, updated):
-        self.depth -= 1
-        return updated
-
-    def visit_While(self, node):
-        self.depth += 1
-
-    def leave_While(self, original, updated):
-        self.depth -= 1
-        return updated
-
-    def visit_FunctionDef(self, node):
-        return False
 
     def leave_SimpleStatementLine(self, original, updated):
         if self.depth or not any(isinstance(small, cst.Break) for small in updated.body):

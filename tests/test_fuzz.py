@@ -26,7 +26,7 @@ from pathlib import Path
 import hypothesmith
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pl_convert.converter import ConvertOptions, Status, convert_source
@@ -41,13 +41,20 @@ ORIGINALS = sorted(p for p in FIXTURES.glob("*/original.py"))
 SCRIPTS = {p.parent.name: p.read_text(encoding="utf-8") for p in ORIGINALS}
 
 EXAMPLES = int(os.environ.get("PL_CONVERT_FUZZ_EXAMPLES", "0")) or None
-FUZZ = settings(
-    max_examples=EXAMPLES or 25,
-    deadline=None,
-    derandomize=EXAMPLES is None,  # CI: the same examples every run; on demand: new ones
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
+
+
+def fuzz(ci_examples: int):
+    """Hypothesis settings: ``ci_examples`` in CI (the same ones every run, a few seconds per
+    test), or ``$PL_CONVERT_FUZZ_EXAMPLES`` fresh examples on demand."""
+    return settings(
+        max_examples=EXAMPLES or ci_examples,
+        deadline=None,
+        derandomize=EXAMPLES is None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+
+
 #: every rule, including the ones that are off by default
 ALL_RULES = LintConfig(select=("ALL",))
 #: words the rules' text pre-filters look for, so that generated code reaches the rules
@@ -74,29 +81,28 @@ def check_lint(source: str) -> None:
         parse_module(fixed)
 
 
-def check_convert(source: str) -> Status:
+def check_convert(source: str, style: str = "pytorch_lightning") -> Status:
     """convert returns a status; outputs parse, lint, and are a fixed point."""
-    for style in ("pytorch_lightning", "lightning"):
-        result = convert_source(source, ConvertOptions(import_style=style), path="fuzz.py")
-        assert isinstance(result.status, Status)
-        if result.status is Status.CONVERTED:
-            assert result.output is not None and result.output != source
-            parse_module(result.output, "converted.py")
-            lint_source(result.output, "converted.py", ALL_RULES)
-            again = convert_source(result.output, ConvertOptions(import_style=style))
-            assert again.status is Status.ALREADY_LIGHTNING and again.output is None, again.status
-        else:
-            assert result.output is None, result.status
-            if result.status in (Status.NOT_CONVERTIBLE, Status.UNPARSEABLE):
-                assert result.reasons and all(r.message for r in result.reasons)
-                assert "internal error" not in result.reasons[0].message, result.reasons[0]
+    result = convert_source(source, ConvertOptions(import_style=style), path="fuzz.py")
+    assert isinstance(result.status, Status)
+    if result.status is Status.CONVERTED:
+        assert result.output is not None and result.output != source
+        parse_module(result.output, "converted.py")
+        lint_source(result.output, "converted.py", ALL_RULES)
+        again = convert_source(result.output, ConvertOptions(import_style=style))
+        assert again.status is Status.ALREADY_LIGHTNING and again.output is None, again.status
+    else:
+        assert result.output is None, result.status
+        if result.status in (Status.NOT_CONVERTIBLE, Status.UNPARSEABLE):
+            assert result.reasons and all(r.message for r in result.reasons)
+            assert "internal error" not in result.reasons[0].message, result.reasons[0]
     return result.status
 
 
 # --- random programs -----------------------------------------------------------------------
 
 
-@FUZZ
+@fuzz(25)
 @given(hypothesmith.from_grammar())
 def test_random_programs_lint_and_convert_without_crashing(program: str) -> None:
     check_lint(LINT_HEADER + program)
@@ -105,13 +111,16 @@ def test_random_programs_lint_and_convert_without_crashing(program: str) -> None
         assert status in DONE | {Status.UNPARSEABLE}
 
 
-@FUZZ
-@given(program=hypothesmith.from_grammar(), script=st.sampled_from(sorted(SCRIPTS)), at_end=st.booleans())
-def test_random_code_spliced_into_training_scripts(program: str, script: str, at_end: bool) -> None:
+STYLES = st.sampled_from(["pytorch_lightning", "lightning"])
+
+
+@fuzz(8)
+@given(program=hypothesmith.from_grammar(), script=st.sampled_from(sorted(SCRIPTS)), at_end=st.booleans(), style=STYLES)
+def test_random_code_spliced_into_training_scripts(program: str, script: str, at_end: bool, style: str) -> None:
     source = SCRIPTS[script]
     spliced = source + "\n" + program if at_end else program + "\n" + source
     assume(_parses(spliced))
-    check_convert(spliced)
+    check_convert(spliced, style)
     check_lint(LINT_HEADER + spliced)
 
 
@@ -199,21 +208,15 @@ def mutated_scripts(draw) -> str:
     return source
 
 
-@FUZZ
-@given(mutated_scripts())
-def test_mutated_fixture_scripts_never_crash_convert_or_lint(source: str) -> None:
+@fuzz(15)
+@given(mutated_scripts(), STYLES)
+def test_mutated_fixture_scripts_never_crash_convert_or_lint(source: str, style: str) -> None:
     assume(_parses(source))
-    check_convert(source)
+    check_convert(source, style)
     check_lint(source)
 
 
-# --- fixed examples: the fixtures themselves and what fuzzing found --------------------------
-
-
-@pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_fixture_scripts_satisfy_the_properties(name: str) -> None:
-    check_convert(SCRIPTS[name])
-    check_lint(SCRIPTS[name])
+# --- fixed examples ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
