@@ -169,9 +169,14 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
     parents = ParentMap(module)
     lines = Lines(module)
     _refuse_distributed(module, imports, lines)
-    backward_calls = [c for c in find_backward_calls(module) if not parents.in_class(c)]
+    all_backward = find_backward_calls(module)
+    backward_calls = [c for c in all_backward if not parents.in_class(c)]
     if not backward_calls:
-        raise Unsupported(0, "backward() is only called inside classes; a training loop in a class is not supported yet")
+        raise Unsupported(
+            lines.line(all_backward[0]),
+            "backward() is only called inside a class (a trainer class of the script's own); "
+            "converting a training loop written as methods is not supported yet",
+        )
 
     # --- the batch loop ------------------------------------------------------------------
     batch_loops = []
