@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -44,8 +44,10 @@ HEAVY = ("torch", "pytorch_lightning", "lightning", "libcst.codemod", "libcst.ma
 
 
 def pl_convert_command() -> list[str]:
-    exe = shutil.which("pl-convert")
-    return [exe] if exe else [sys.executable, "-m", "pl_convert.cli"]
+    """The installed console script of this interpreter (not a pyenv/asdf shim on PATH, which
+    adds its own start-up), else ``python -m pl_convert.cli``."""
+    exe = Path(sysconfig.get_path("scripts")) / "pl-convert"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "pl_convert.cli"]
 
 
 def time_once(cmd: list[str], cwd: Path) -> float:
