@@ -24,16 +24,15 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 def wall_time(path: Path, label: str, epochs: int, data_root: Path) -> float | None:
     """Wall seconds of one run of ``path`` (None when it failed)."""
-    from pl_convert.verify.session import Script, VerifyOptions, run_one
-
     import tempfile
+
+    from pl_convert.verify.session import Script, VerifyOptions, run_one
 
     options = VerifyOptions(epochs=epochs, data_root=data_root, parallel=False, threads=1)
     with tempfile.TemporaryDirectory(prefix="pl-convert-overhead-") as workdir:
         outcome = run_one(Script(label=label, path=path, source=path.read_text(encoding="utf-8")), options, Path(workdir), [])
     if not outcome.ok:
-        print(f"  {path.parent.name}/{path.name} failed: {outcome.describe() if hasattr(outcome, 'describe') else outcome.stderr_tail[-300:]}",
-              file=sys.stderr)
+        print(f"  {path.parent.name}/{path.name} failed: {outcome.failure()}", file=sys.stderr)
         return None
     return outcome.wall_time_s
 

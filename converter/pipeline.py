@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from .result import ConversionResult, ConvertOptions, Reason, Status
 from ..parsing import parse_module
@@ -27,6 +28,17 @@ def run_conversion(source: str, options: ConvertOptions, path: str | None) -> Co
     if quick is not None:
         return quick
 
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))  # libcst visitors recurse once per nesting level
+    try:
+        return _convert_module(module, source, options)
+    except RecursionError:
+        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, "the script is nested too deeply to analyse")])
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _convert_module(module, source: str, options: ConvertOptions) -> ConversionResult:
     from .analysis import Unsupported, analyze, find_backward_calls, uses_lightning
     from .names import ImportTable
 
@@ -46,7 +58,7 @@ def run_conversion(source: str, options: ConvertOptions, path: str | None) -> Co
     except Unsupported as exc:
         return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(exc.line, exc.message)])
     except RecursionError:
-        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, "the script is nested too deeply to analyse")])
+        raise
     except Exception as exc:  # a bug of ours must never become a traceback or a wrong file
         return ConversionResult(
             Status.NOT_CONVERTIBLE,

@@ -481,11 +481,6 @@ def test_nesting_python_accepts_does_not_crash_lint_or_migrate(tmp_path: Path) -
     assert record["status"] != "error", record
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="converter bug: RecursionError in ImportTable.from_module (converter/pipeline.py runs it "
-    "outside its try) on a training script with 150 nested lists: a traceback instead of exit 1/2",
-)
 def test_convert_deeply_nested_valid_python_in_a_training_script(tmp_path: Path) -> None:
     (tmp_path / "deep.py").write_text(TRAINING_SCRIPT + DEEP_LIST, encoding="utf-8")
     proc = run_subprocess(["deep.py", "-o", "-"], tmp_path)
