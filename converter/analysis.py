@@ -195,8 +195,6 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
                 f"backward() is called in two different loops (lines {lines.line(loop)} and {lines.line(other)}); "
                 "several training phases are not supported",
             )
-    if _innermost_loop(parents, loop) is not None and isinstance(_innermost_loop(parents, loop), cst.For):
-        pass
 
     function = parents.enclosing_function(loop)
     train_phase: Phase

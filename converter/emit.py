@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .analysis import Picture
-from .names import NameUsage, dotted, names_loaded_anywhere, usage_of
+from .names import dotted, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
-from .transforms import RemoveStatements, StripDeviceMoves, has_call
+from .transforms import StripDeviceMoves, has_call
 
 REVIEW_PREFIX = "# pl-convert: review — "
 
@@ -359,7 +359,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     if picture.epoch_loop is not None:
         changes.append(Change(start, end, f"epoch loop → {alias}.Trainer(max_epochs={picture.max_epochs}).fit(...)"))
     tspan = span(picture.train.loop)
-    changes.append(Change(tspan[0], tspan[1], "batch loop → training_step" + (f" (manual optimization)" if plan.mode == "manual" else "")))
+    changes.append(Change(tspan[0], tspan[1], "batch loop → training_step" + (" (manual optimization)" if plan.mode == "manual" else "")))
     if picture.val is not None:
         vspan = span(picture.val.loop)
         changes.append(Change(vspan[0], vspan[1], "evaluation loop → validation_step"))
@@ -495,34 +495,6 @@ def _siblings(picture: Picture, stmt: cst.BaseStatement) -> list[cst.BaseStateme
     from .tree import body_of
 
     return body_of(owner)
-
-
-def _loads_without(module: cst.Module, skip: cst.CSTNode) -> set[str]:
-    usage = NameUsage()
-
-    class _Skip(cst.CSTVisitor):
-        def on_visit(self, node):
-            if node is skip:
-                return False
-            if isinstance(node, cst.BaseStatement) and not isinstance(node, (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.FunctionDef, cst.ClassDef)):
-                node.visit(usage)
-                return False
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                if node is skip:
-                    return False
-                node.visit(usage)
-                return False
-            if isinstance(node, (cst.If, cst.While)):
-                node.test.visit(usage)
-            if isinstance(node, cst.For):
-                node.iter.visit(usage)
-            if isinstance(node, cst.With):
-                for item in node.items:
-                    item.item.visit(usage)
-            return True
-
-    module.visit(_Skip())
-    return usage.loads
 
 
 def _add_import(module: cst.Module, picture: Picture, alias: str, options: ConvertOptions) -> cst.Module:

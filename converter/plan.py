@@ -317,7 +317,6 @@ def make_plan(picture: Picture) -> Plan:
     removed: list[cst.BaseStatement] = []
     configured: list[tuple[SchedulerFact, str, str | None]] = []
     hooks: dict[str, list[cst.BaseStatement]] = {name: [] for name in HOOK_ORDER}
-    sched_steps = {id(f.step_stmt) for f in picture.schedulers if f.step_stmt is not None}
     loss_name = info.get("loss_name")
 
     if mode == "automatic":
@@ -515,14 +514,14 @@ def _evals_outside_phases(picture: Picture) -> bool:
     return True
 
 
-def _drop_trailing_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:
+def _drop_mode_calls(statements: list[cst.BaseStatement], model: str) -> list[cst.BaseStatement]:
     """``model.eval()`` / ``model.train()`` between training and evaluation are Lightning's job."""
     return [s for s in statements if not (_is_call_stmt(s, model, "eval") or _is_call_stmt(s, model, "train"))]
 
 
 def _drop_mode_calls_of(statements: list[cst.BaseStatement], models: list[str]) -> list[cst.BaseStatement]:
     for model in models:
-        statements = _drop_trailing_mode_calls(statements, model)
+        statements = _drop_mode_calls(statements, model)
     return statements
 
 
