@@ -56,6 +56,7 @@ class Phase:
     index_start: cst.BaseExpression | None = None  #: ``start`` of ``enumerate(loader, start)``
     progress_bar: str | None = None  #: ``pbar`` of ``pbar = tqdm(loader); for batch in pbar``
     progress_bar_assign: cst.BaseStatement | None = None
+    contexts: list[cst.WithItem] = field(default_factory=list)  #: autocast items of ``with no_grad(), autocast():``
 
 
 @dataclass
@@ -120,6 +121,9 @@ class Picture:
         for sched in self.schedulers:
             where = f"stepped per {sched.step_where}" if sched.step_where in ("batch", "epoch") else "stepped elsewhere"
             out.append(f"scheduler: {sched.name} = {sched.qualname}(...), {where}")
+        for call in self.backward_calls[:1]:
+            receiver = call.func.value if isinstance(call.func, cst.Attribute) else call
+            out.append(f"loss: {cst.Module([]).code_for_node(receiver)} (backward() at line {line(call)})")
         loader = cst.Module([]).code_for_node(self.train.loader) if self.train.loader is not None else "?"
         out.append(f"batch loop: lines {'-'.join(map(str, self.lines.span(self.train.loop)))} over {loader}"
                    + (f" (in def {self.train.function.name.value})" if self.train.function else ""))
@@ -475,15 +479,30 @@ def _resolve_progress_bar(phase: Phase, before: list[cst.BaseStatement], imports
             return
 
 
-def _no_grad_with(stmt: cst.BaseStatement, imports: ImportTable) -> bool:
-    if not isinstance(stmt, cst.With) or len(stmt.items) != 1:
-        return False
-    item = stmt.items[0].item
-    name = imports.qualify(call_name(item)) if isinstance(item, cst.Call) else None
+AUTOCAST_CONTEXTS = {"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast", "torch.amp.autocast_mode.autocast"}
+
+
+def is_no_grad_item(item: cst.WithItem, imports: ImportTable) -> bool:
+    call = item.item
+    name = imports.qualify(call_name(call)) if isinstance(call, cst.Call) else None
     if name == "torch.set_grad_enabled":
-        args = item.args
+        args = call.args
         return bool(args) and isinstance(args[0].value, cst.Name) and args[0].value.value == "False"
-    return name in NO_GRAD_CONTEXTS
+    return name in NO_GRAD_CONTEXTS and item.asname is None
+
+
+def is_autocast_item(item: cst.WithItem, imports: ImportTable) -> bool:
+    call = item.item
+    return isinstance(call, cst.Call) and imports.qualify(call_name(call)) in AUTOCAST_CONTEXTS and item.asname is None
+
+
+def _no_grad_with(stmt: cst.BaseStatement, imports: ImportTable) -> bool:
+    """``with torch.no_grad():`` (also together with autocast: ``with torch.no_grad(), autocast(...):``)."""
+    if not isinstance(stmt, cst.With) or not stmt.items:
+        return False
+    no_grad = [item for item in stmt.items if is_no_grad_item(item, imports)]
+    others = [item for item in stmt.items if not is_no_grad_item(item, imports)]
+    return len(no_grad) == 1 and all(is_autocast_item(item, imports) for item in others)
 
 
 def _eval_loop_in(statements: list[cst.BaseStatement], imports: ImportTable):
@@ -511,7 +530,7 @@ def _eval_phase(module: cst.Module, stmt: cst.BaseStatement, parents: ParentMap,
     found = _eval_loop_in([stmt], imports)
     if found is not None:
         pre, loop, post, holder = found
-        return Phase(loop=loop, pre=pre, post=post, holder=holder)
+        return Phase(loop=loop, pre=pre, post=post, holder=holder, contexts=_autocast_items(holder, imports))
     call = expr_call(stmt)
     target = None
     if call is None:
@@ -527,7 +546,7 @@ def _eval_phase(module: cst.Module, stmt: cst.BaseStatement, parents: ParentMap,
     found = _eval_loop_in(body_of(function), imports)
     if found is None:
         return None
-    pre, loop, post, _ = found
+    pre, loop, post, inner_holder = found
     bindings = _bind_arguments(function, call, lines)
     return_value = None
     if post and isinstance(post[-1], cst.SimpleStatementLine) and isinstance(post[-1].body[0], cst.Return):
@@ -536,8 +555,14 @@ def _eval_phase(module: cst.Module, stmt: cst.BaseStatement, parents: ParentMap,
     _check_no_inner_return(function, loop, lines)
     return Phase(
         loop=loop, pre=pre, post=post, holder=stmt, function=function, bindings=bindings,
-        result_target=target, return_value=return_value,
+        result_target=target, return_value=return_value, contexts=_autocast_items(inner_holder, imports),
     )
+
+
+def _autocast_items(holder: cst.BaseStatement, imports: ImportTable) -> list[cst.WithItem]:
+    if isinstance(holder, cst.With):
+        return [item for item in holder.items if is_autocast_item(item, imports)]
+    return []
 
 
 def _module_function(module: cst.Module, name: str) -> cst.FunctionDef | None:

@@ -16,6 +16,8 @@ from .analysis import Picture
 from .names import dotted, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
+from .devices import accelerator_argument
+from .seeding import find_seed_groups
 from .transforms import StripDeviceMoves, has_call
 
 REVIEW_PREFIX = "# pl-convert: review — "
@@ -51,77 +53,6 @@ def _class_name(picture: Picture) -> str:
         base = cls.rsplit(".", 1)[-1] if cls else "Model"
         parts.append(base[:1].upper() + base[1:])
     return "Lit" + "".join(dict.fromkeys(parts))
-
-
-def _device_kind(value: cst.BaseExpression | None) -> str | None:
-    """"gpu" / "cpu" for a device expression naming one, else None."""
-    if isinstance(value, cst.Call) and value.args:
-        value = value.args[0].value
-    if isinstance(value, cst.SimpleString):
-        text = value.evaluated_value if isinstance(value.evaluated_value, str) else ""
-        if text.startswith("cuda"):
-            return "gpu"
-        if text.startswith("cpu"):
-            return "cpu"
-    return None
-
-
-def _accelerator(picture: Picture) -> tuple[str, str | None]:
-    """Trainer accelerator argument (code) matching the script's device choice, and a note."""
-    code = cst.Module([]).code_for_node
-    assigns = picture.device_assigns
-    values = [stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) else None for stmt in assigns]
-    if len(assigns) == 1:
-        value = values[0]
-        if isinstance(value, cst.Call) and value.args:
-            value = value.args[0].value
-        if isinstance(value, cst.IfExp):
-            body, orelse = _device_kind(value.body), _device_kind(value.orelse)
-            if body and orelse and body != orelse:
-                return f'"{body}" if {code(value.test)} else "{orelse}"', None
-        kind = _device_kind(value)
-        if kind:
-            return f'"{kind}"', None
-    elif len(assigns) == 2:
-        # if COND: device = torch.device("cuda") / else: device = torch.device("cpu")
-        owner = picture.parents.block_owner(assigns[0])
-        other = picture.parents.block_owner(assigns[1])
-        if isinstance(owner, cst.If) and isinstance(other, cst.Else) and owner.orelse is other:
-            first, second = _device_kind(values[0]), _device_kind(values[1])
-            if first and second and first != second:
-                return f'"{first}" if {code(owner.test)} else "{second}"', None
-    if assigns:
-        return '"auto"', "the device is chosen at run time here; check the Trainer's accelerator"
-    conditions = _model_cuda_conditions(picture)
-    if conditions:
-        if all(c is None for c in conditions):
-            return '"gpu"', None
-        tests = {code(c) for c in conditions if c is not None}
-        if len(tests) == 1 and None not in conditions:
-            return f'"gpu" if {tests.pop()} else "cpu"', None
-        return '"auto"', "the model is moved to the GPU under different conditions; check the Trainer's accelerator"
-    return '"cpu"', None
-
-
-def _model_cuda_conditions(picture: Picture) -> list:
-    """For each ``model.cuda()`` statement: the ``if`` test it runs under (None: always)."""
-    out = []
-
-    class _Moves(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "cuda":
-                receiver = func.value
-                while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
-                    receiver = receiver.func.value
-                base = dotted(receiver.func) if isinstance(receiver, cst.Call) else dotted(receiver)
-                if base in picture.model_names or base in [c for c in picture.model_classes if c]:
-                    stmt = picture.parents.statement_of(node)
-                    owner = picture.parents.block_owner(stmt) if stmt is not None else None
-                    out.append(owner.test if isinstance(owner, cst.If) else None)
-
-    picture.module.visit(_Moves())
-    return out
 
 
 def _hook_signature(hook: str, plan: Plan) -> str:
@@ -320,14 +251,23 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     for note_line, message in plan.notes:
         hook_notes["training_step"] = message
         notes.append(Note(note_line, message))
+    for hook, note_line, message in plan.hook_notes:
+        hook_notes[hook] = f"{hook_notes[hook]}; {message}" if hook in hook_notes else message
+        notes.append(Note(note_line, message))
 
     cls = render_class(plan, class_name, f"{alias}.LightningModule", indent, newline, hook_notes)
-    accelerator, accel_note = _accelerator(picture)
+    accelerator, accel_note = accelerator_argument(picture)
     trainer_args = [f"max_epochs={picture.max_epochs}", f"accelerator={accelerator}", "devices=1"]
     if plan.gradient_clip is not None:
         algorithm, value = plan.gradient_clip
         trainer_args += [f"gradient_clip_val={value}", f'gradient_clip_algorithm="{algorithm}"']
         changes.append(Change(0, 0, f"gradient clipping → Trainer(gradient_clip_val={value}, gradient_clip_algorithm=\"{algorithm}\")"))
+    trainer_args += plan.trainer_args
+    if plan.tensorboard_dir is not None:
+        trainer_args.append(f'logger={alias}.loggers.TensorBoardLogger({plan.tensorboard_dir}, name="", version="")')
+        changes.append(Change(0, 0, f"SummaryWriter({plan.tensorboard_dir}) → Trainer(logger=TensorBoardLogger(...)) writing to the same directory"))
+    for start_line, end_line, text in plan.lowering_changes:
+        changes.append(Change(start_line, end_line, text))
     if picture.val is not None:
         trainer_args.append("num_sanity_val_steps=0")
     code = cst.Module([]).code_for_node
@@ -411,6 +351,16 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
             if isinstance(call, cst.Call) and dotted(call.func) == f"{picture.model_name}.eval":
                 drop.append(previous)
                 changes.append(Change(*span(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
+    # random/numpy/torch seeded together with one seed -> seed_everything (same streams)
+    converted_region = {picture.region} | {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    for group in find_seed_groups(module, picture.imports):
+        first = group.statements[0]
+        if first in converted_region or any(a in converted_region for a in picture.parents.ancestors(first)):
+            continue
+        replacements[first] = [group.replacement(alias)]
+        drop.extend(group.statements[1:])
+        s, e = span(first)[0], span(group.statements[-1])[1]
+        changes.append(Change(s, e, f"random/numpy/torch seeding → {alias}.seed_everything({group.seed})"))
     model_assigns = picture.model_assigns or ([picture.model_assign] if picture.model_assign is not None else [])
     for assign in model_assigns:
         if _has_device_move(assign, picture.device_names):
@@ -428,6 +378,11 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         if names and not (names & loads) and stmt not in drop:
             drop.append(stmt)
             changes.append(Change(*span(stmt), "removed device selection (Lightning chooses the device)"))
+    for stmt in plan.setup_to_drop:
+        names = usage_of(stmt).stores
+        if names and not (names & loads) and stmt not in drop:
+            drop.append(stmt)
+            changes.append(Change(*span(stmt), "removed the GradScaler (Lightning's precision plugin scales the loss)"))
     for phase in (picture.train, picture.val, picture.test):
         if phase is not None and phase.function is not None and phase.function not in drop:
             if phase.function.name.value not in loads:

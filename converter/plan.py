@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with
+from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with, is_autocast_item, is_no_grad_item
+from .lowering import Lowered, lower_loop
 from .names import NameUsage, dotted, param_names, usage_of
 from .transforms import (
     ContinueToReturn,
@@ -20,6 +21,8 @@ from .transforms import (
     RemoveCalls,
     RenameToSelf,
     ReplaceBackward,
+    SUMMARY_WRITERS,
+    WriterToLog,
     StripDeviceMoves,
     apply,
     expr,
@@ -68,9 +71,16 @@ class Plan:
     model_attr: str
     gradient_clip: tuple[str, str] | None = None  #: (algorithm, value code) for the Trainer
     notes: list[tuple[int, str]] = field(default_factory=list)
+    trainer_args: list[str] = field(default_factory=list)  #: from lowering: precision=, accumulate_grad_batches=
+    lowering_changes: list[tuple[int, int, str]] = field(default_factory=list)
+    setup_to_drop: list[cst.BaseStatement] = field(default_factory=list)  #: dropped once nothing reads them
+    tensorboard_dir: str | None = None  #: the SummaryWriter's log_dir (code): Lightning's TensorBoardLogger writes there
+    hook_notes: list[tuple[str, int, str]] = field(default_factory=list)  #: (hook, original line, message) to review
 
     def describe(self) -> list[str]:
         out = [f"optimization: {self.mode}" + (f" ({self.manual_reason})" if self.manual_reason else "")]
+        for arg in self.trainer_args:
+            out.append(f"Trainer({arg})")
         for name in HOOK_ORDER:
             if self.hooks.get(name):
                 out.append(f"emit {name} ({len(self.hooks[name])} statements)")
@@ -140,6 +150,25 @@ def _loop_breaks(loop: cst.For) -> cst.Break | None:
     return found[0] if found else None
 
 
+def _choose_mode_lowered(picture: Picture, body: list[cst.BaseStatement]) -> tuple[str, str | None, dict, Lowered | None]:
+    """Lower mixed precision and accumulation when that makes the loop canonical, else keep it.
+
+    Returns (mode, manual reason, info, the lowering used or None).
+    """
+    lowered = lower_loop(picture, body)
+    if lowered.applied:
+        mode, reason, info = choose_mode(picture, lowered.body, picture.train.bindings)
+        if mode == "automatic":
+            if lowered.loss_name is not None:
+                info["loss_name"] = lowered.loss_name
+            return mode, reason, info, lowered
+        lowered.reasons.append(reason)
+    mode, reason, info = choose_mode(picture, body, picture.train.bindings)
+    if mode == "manual" and lowered.reasons:
+        reason = "; ".join(dict.fromkeys(lowered.reasons))
+    return mode, reason, info, None
+
+
 def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tuple[str, str | None, dict]:
     """Automatic optimization when the batch body is canonical; else manual, with the reason."""
     global_names = {o.name for o in picture.optimizers}
@@ -175,11 +204,18 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     if b < zero[0] < s:
         return "manual", "zero_grad() runs between backward() and step()", info
     between = [st for i, st in enumerate(body) if b < i < s and i not in zero]
-    clip = _gradient_clipping(between, picture, model_names) if len(between) == 1 else None
-    if between and clip is None:
+    clips = [(st, _gradient_clipping([st], picture, model_names)) for st in between]
+    clips = [(st, clip) for st, clip in clips if clip is not None]
+    if len(clips) > 1:
+        return "manual", "gradients are clipped more than once", info
+    clip_stmts = [st for st, _ in clips]
+    others = [st for st in between if st not in clip_stmts]
+    watched = optimizer_names | model_names | {f.name for f in picture.schedulers}
+    if any(not _neutral_between(st, watched, loss_name) for st in others):
         return "manual", "the loop runs code between backward() and step()", info
-    if clip is not None:
-        info["clip"] = clip
+    if clips:
+        info["clip"] = clips[0][1]
+    between = clip_stmts
     after = [st for i, st in enumerate(body) if i > s and i not in zero]
     sched_names = {f.name for f in picture.schedulers}
     after_checked = [st for st in after if not any(_is_call_stmt(st, n, "step") for n in sched_names)]
@@ -201,6 +237,20 @@ def choose_mode(picture: Picture, body: list[cst.BaseStatement], bindings) -> tu
     info["loss_name"] = loss_name
     info["remove"] = [body[b], body[s], body[zero[0]]] + between
     return "automatic", None, info
+
+
+def _neutral_between(stmt: cst.BaseStatement, watched: set[str], loss_name: str) -> bool:
+    """Code between backward() and step() that may run before backward() instead (as it does in
+    ``training_step``): bookkeeping on values, such as ``total += loss.item()`` or a print. It
+    must not touch the model, the optimizer, a scheduler, gradients or the loss variable."""
+    usage = usage_of(stmt)
+    if (usage.loads | usage.stores) & watched or loss_name in usage.stores:
+        return False
+    return not _contains(stmt, lambda n: (
+        isinstance(n, (cst.Continue, cst.Break, cst.Return, cst.Global, cst.Nonlocal))
+        or (isinstance(n, cst.Attribute) and n.attr.value in ("grad", "parameters", "named_parameters", "backward", "step", "zero_grad", "data"))
+        or (isinstance(n, cst.Name) and n.value in ("scaler", "model", "optimizer"))
+    ))
 
 
 CLIP_FUNCTIONS = {
@@ -287,6 +337,7 @@ def make_plan(picture: Picture) -> Plan:
     device_map = {name: expr("self.device") for name in picture.device_names}
 
     bars = [p for p in (train, picture.val) if p is not None and p.progress_bar]
+    precision_lowered = False
 
     def prepare(phase: Phase | None, statements: list[cst.BaseStatement], batch_roots: set[str] | None = None, drop_modes: bool = True):
         """Bindings, the epoch variable, device moves, model references, mode switches."""
@@ -302,9 +353,24 @@ def make_plan(picture: Picture) -> Plan:
         out = substitute_names(out, dict(device_map, **{m: self_attribute(m) for m in picture.model_names}))
         if drop_modes:
             out = apply(RemoveCalls({f"self.{m}.{mode}" for m in picture.model_names for mode in ("train", "eval")}), out)
-        if drop_modes:  # Lightning's evaluation hooks already run without gradients
-            out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports))
+        if drop_modes:  # Lightning's evaluation hooks already run without gradients (and in its precision)
+            out = unwrap_no_grad(out, lambda s: _no_grad_with(s, picture.imports), dropped_with_item)
         return out
+
+    def keep_contexts(phase: Phase, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """An evaluation under ``with no_grad(), autocast(...)``: its step keeps the autocast,
+        unless Lightning's precision (lowered from the training loop) applies it already."""
+        if not phase.contexts or precision_lowered or not statements:
+            return statements
+        items = [substitute_names(substitute_names(item, phase.bindings or {}), device_map) for item in phase.contexts]
+        items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        body = [statements[0].with_changes(leading_lines=[])] + statements[1:]
+        return [cst.With(items=items, body=cst.IndentedBlock(body=body), leading_lines=list(getattr(statements[0], "leading_lines", [])))]
+
+    def dropped_with_item(item: cst.WithItem) -> bool:
+        if is_no_grad_item(item, picture.imports):
+            return True
+        return precision_lowered and is_autocast_item(item, picture.imports)
 
     def batch_roots(phase: Phase) -> set[str]:
         roots = usage_of(cst.Module([cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(phase.batch_target)], cst.Name("batch"))])])).stores
@@ -313,7 +379,11 @@ def make_plan(picture: Picture) -> Plan:
 
     # --- training -------------------------------------------------------------------------
     raw_body = list(train.loop.body.body)
-    mode, manual_reason, info = choose_mode(picture, raw_body, train.bindings)
+    mode, manual_reason, info, lowered = _choose_mode_lowered(picture, raw_body)
+    if lowered is not None:
+        raw_body = lowered.body
+        precision_lowered = any(arg.startswith("precision=") for arg in lowered.trainer_args)
+    schedulers = lowered.schedulers if lowered is not None and lowered.schedulers is not None else picture.schedulers
     removed: list[cst.BaseStatement] = []
     configured: list[tuple[SchedulerFact, str, str | None]] = []
     hooks: dict[str, list[cst.BaseStatement]] = {name: [] for name in HOOK_ORDER}
@@ -321,7 +391,7 @@ def make_plan(picture: Picture) -> Plan:
 
     if mode == "automatic":
         drop = info["remove"]
-        for fact in picture.schedulers:
+        for fact in schedulers:
             if fact.step_stmt is None:
                 continue
             if fact.step_where == "batch" and fact.step_arg is None and fact.qualname != PLATEAU:
@@ -366,7 +436,7 @@ def make_plan(picture: Picture) -> Plan:
     if val is not None:
         val_roots = batch_roots(val)
         hooks["on_validation_epoch_start"] = mid + prepare(val, val.pre)
-        hooks["validation_step"] = _unpack_phase(val) + prepare(val, list(val.loop.body.body), val_roots)
+        hooks["validation_step"] = _unpack_phase(val) + keep_contexts(val, prepare(val, list(val.loop.body.body), val_roots))
         end = prepare(val, val.post)
         if val.result_target is not None and val.return_value is not None:
             end.append(_assign(val.result_target, substitute_names(val.return_value, val.bindings)))
@@ -376,7 +446,7 @@ def make_plan(picture: Picture) -> Plan:
 
     if test is not None:
         test_roots = batch_roots(test)
-        hooks["test_step"] = _unpack_phase(test) + prepare(test, list(test.loop.body.body), test_roots)
+        hooks["test_step"] = _unpack_phase(test) + keep_contexts(test, prepare(test, list(test.loop.body.body), test_roots))
         hooks["on_test_epoch_start"] = prepare(test, test.pre)
         end = prepare(test, test.post)
         if test.result_target is not None and test.return_value is not None:
@@ -426,12 +496,29 @@ def make_plan(picture: Picture) -> Plan:
         if local_names:
             target = ", ".join(local_names) if len(local_names) > 1 else local_names[0]
         hooks["training_step"].insert(0, _stmt(f"{target} = self.optimizers()"))
+    trainer_args = list(lowered.trainer_args) if lowered is not None else []
+    lowering_changes = list(lowered.changes) if lowered is not None else []
+    writers, tensorboard_dir = _summary_writers(picture)
+    if writers:
+        rewrite = WriterToLog(writers)
+        for name in hooks:
+            before = rewrite.replaced
+            hooks[name] = apply(rewrite, hooks[name])
+            if name == "training_step" and rewrite.replaced > before:
+                trainer_args.append("log_every_n_steps=1")  # the script chose when to log: log every value it logs
+        if rewrite.replaced:
+            first, last = lines.span(picture.region)
+            lowering_changes.append((first, last, f"SummaryWriter.add_scalar → self.log ({rewrite.replaced} call{'s' if rewrite.replaced > 1 else ''})"))
     gradient_clip = None
     if mode == "automatic" and info.get("clip") is not None:
         algorithm, value = info["clip"]
         value = substitute_names(value, train.bindings) if train.bindings else value
         gradient_clip = (algorithm, cst.Module([]).code_for_node(value))
     plan = Plan(
+        trainer_args=trainer_args,
+        tensorboard_dir=tensorboard_dir if writers else None,
+        lowering_changes=lowering_changes,
+        setup_to_drop=list(lowered.setup) if lowered is not None else [],
         gradient_clip=gradient_clip,
         picture=picture,
         mode=mode,
@@ -455,7 +542,62 @@ def make_plan(picture: Picture) -> Plan:
     )
     if mode == "manual":
         plan.notes.append((lines.line(train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({manual_reason})"))
+    plan.hook_notes.extend(_checkpoint_notes(picture, hooks))
     return plan
+
+
+def _checkpoint_notes(picture: Picture, hooks: dict[str, list[cst.BaseStatement]]) -> list[tuple[str, int, str]]:
+    """``torch.save(model.state_dict(), path)`` inside a hook: kept, with a pointer to ModelCheckpoint."""
+    saves: list[int] = []
+    models = set(picture.model_names)
+
+    class _Saves(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if picture.imports.qualified_call(node) == "torch.save" and node.args:
+                first = node.args[0].value
+                if isinstance(first, cst.Call) and isinstance(first.func, cst.Attribute) and first.func.attr.value == "state_dict" and dotted(first.func.value) in models:
+                    saves.append(picture.lines.line(node))
+
+    picture.region.visit(_Saves())
+    for phase in (picture.train, picture.val):
+        if phase is not None and phase.function is not None:
+            phase.function.visit(_Saves())
+    if not saves:
+        return []
+    hook = next((name for name in HOOK_ORDER if "torch.save(" in cst.Module(hooks.get(name) or []).code), None)
+    if hook is None:
+        return []
+    message = (
+        "the script saves its own checkpoints (kept: the files hold the plain model's state_dict and load as before); "
+        "Lightning's ModelCheckpoint(monitor=..., mode=...) with trainer.test(ckpt_path=\"best\") can replace this, but its "
+        "files are Lightning checkpoints whose state_dict keys carry the `model.` prefix of the wrapper"
+    )
+    return [(hook, saves[0], message)]
+
+
+def _summary_writers(picture: Picture) -> tuple[set[str], str | None]:
+    """Names bound to a ``SummaryWriter``, and its log_dir when it is created unconditionally."""
+    names: set[str] = set()
+    log_dir: list[str | None] = []
+    imports = picture.imports
+
+    class _Writers(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            calls = [value] if isinstance(value, cst.Call) else [value.body, value.orelse] if isinstance(value, cst.IfExp) else []
+            for call in calls:
+                if isinstance(call, cst.Call) and imports.qualified_call(call) in SUMMARY_WRITERS:
+                    for target in node.targets:
+                        if isinstance(target.target, cst.Name):
+                            names.add(target.target.value)
+                    if isinstance(value, cst.Call):
+                        arg = next((a for a in call.args if (a.keyword is None or a.keyword.value == "log_dir") and not a.star), None)
+                        log_dir.append(cst.Module([]).code_for_node(arg.value) if arg is not None and call.args.index(arg) == 0 else None)
+                    else:
+                        log_dir.append(None)
+
+    picture.module.visit(_Writers())
+    return names, (log_dir[0] if len(log_dir) == 1 else None)
 
 
 SKIP_FLAG = "skip_rest_of_epoch"

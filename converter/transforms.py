@@ -297,11 +297,20 @@ class ReplaceBackward(cst.CSTTransformer):
         return updated
 
 
-def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad) -> list[cst.BaseStatement]:
-    """Replace ``with torch.no_grad(): body`` statements by their body (Lightning does this)."""
+def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad, drop_item=None) -> list[cst.BaseStatement]:
+    """Replace ``with torch.no_grad(): body`` statements by their body (Lightning does this).
+
+    ``drop_item(item)`` says which items of such a ``with`` go (the ``no_grad()`` itself, and an
+    autocast that Lightning's precision now applies); a ``with`` keeps the items that stay.
+    """
     out: list[cst.BaseStatement] = []
     for stmt in statements:
         if is_no_grad(stmt):
+            kept = [item for item in stmt.items if drop_item is not None and not drop_item(item)]
+            if kept:
+                kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                out.append(stmt.with_changes(items=kept))
+                continue
             inner = list(stmt.body.body)
             if inner:
                 inner[0] = inner[0].with_changes(leading_lines=list(stmt.leading_lines) + list(inner[0].leading_lines))
@@ -336,3 +345,31 @@ class BreakToSkip(_BatchLoopLevel):
                 body.append(small)
         lines = [updated.with_changes(body=[body[i]]) for i in range(len(body))]
         return cst.FlattenSentinel(lines)
+
+
+SUMMARY_WRITERS = {"torch.utils.tensorboard.SummaryWriter", "torch.utils.tensorboard.writer.SummaryWriter", "tensorboardX.SummaryWriter"}
+
+
+class WriterToLog(cst.CSTTransformer):
+    """``writer.add_scalar(tag, value[, step])`` -> ``self.log(tag, value)`` (Lightning's logger
+    keeps its own step)."""
+
+    def __init__(self, writers: set[str]) -> None:
+        self.writers = writers
+        self.replaced = 0
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        func = updated.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "add_scalar" and dotted(func.value) in self.writers):
+            return updated
+        args = list(updated.args)
+        tag = next((a for a in args if a.keyword is not None and a.keyword.value == "tag"), args[0] if args and args[0].keyword is None else None)
+        value = next((a for a in args if a.keyword is not None and a.keyword.value == "scalar_value"), args[1] if len(args) > 1 and args[1].keyword is None else None)
+        if tag is None or value is None or any(a.star for a in args):
+            return updated
+        self.replaced += 1
+        return cst.Call(
+            func=cst.Attribute(value=cst.Name("self"), attr=cst.Name("log")),
+            args=[tag.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                  value.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT, comma=cst.MaybeSentinel.DEFAULT)],
+        )
