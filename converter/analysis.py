@@ -187,6 +187,15 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
     for call in backward_calls:
         loop = _innermost_loop(parents, call)
         if loop is None:
+            function = parents.enclosing_function(call)
+            caller_loop = _loop_calling(module, parents, function) if function is not None else None
+            if caller_loop is not None:
+                name = function.name.value
+                raise Unsupported(
+                    lines.line(call),
+                    f"backward() is in {name}(), which the loop at line {lines.line(caller_loop)} calls once per batch; "
+                    f"a per-batch step function is not converted yet: move the body of {name}() into that loop and convert again",
+                )
             raise Unsupported(lines.line(call), "backward() is not inside a loop over batches")
         if isinstance(loop, cst.While):
             raise Unsupported(lines.line(loop), "the training loop is a `while` loop; only `for batch in loader` loops are supported")
@@ -606,6 +615,23 @@ def _called_function(module: cst.Module, parents: ParentMap, function: cst.Funct
     if stmt is None or (expr_call(stmt) is not call and (assigned_call(stmt) or (None, None))[1] is not call):
         return None
     return stmt, call
+
+
+def _loop_calling(module: cst.Module, parents: ParentMap, function: cst.FunctionDef) -> cst.For | cst.While | None:
+    """The loop around a call of ``function`` (by name or as ``self.<name>``), if any."""
+    name = function.name.value
+    loops: list = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (isinstance(func, cst.Name) and func.value == name) or (isinstance(func, cst.Attribute) and func.attr.value == name):
+                loop = _innermost_loop(parents, node)
+                if loop is not None:
+                    loops.append(loop)
+
+    module.visit(_Calls())
+    return loops[0] if loops else None
 
 
 def _bind_arguments(function: cst.FunctionDef, call: cst.Call, lines: Lines) -> dict[str, cst.BaseExpression]:

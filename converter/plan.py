@@ -261,6 +261,24 @@ CLIP_FUNCTIONS = {
 }
 
 
+def _manual_loss_name(body: list[cst.BaseStatement]) -> str | None:
+    """The loss of a manual loop when one top-level ``loss.backward()`` runs every batch and the
+    name is not rebound after it (so it still holds the loss at the end of the step)."""
+    positions = [i for i, s in enumerate(body) if _contains(s, _is_backward_call)]
+    if len(positions) != 1:
+        return None
+    stmt = body[positions[0]]
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
+        return None
+    call = stmt.body[0].value
+    if not (_is_backward_call(call) and isinstance(call.func.value, cst.Name)):
+        return None
+    name = call.func.value.value
+    if any(name in usage_of(s).stores for s in body[positions[0] + 1:]):
+        return None
+    return name
+
+
 def _gradient_clipping(between, picture: Picture, model_names: set[str]):
     """``clip_grad_norm_(model.parameters(), X)`` between backward and step -> (algorithm, X)."""
     stmt = between[0]
@@ -458,6 +476,10 @@ def make_plan(picture: Picture) -> Plan:
         hooks["training_step"] += [_stmt(f'self.log("train_loss", {loss_name})'), _stmt(f"return {loss_name}")]
     elif loss_name:
         hooks["training_step"].append(_stmt(f'self.log("train_loss", {loss_name})'))
+    elif mode == "manual" and loop_break is None:
+        logged = _manual_loss_name(raw_body)
+        if logged is not None and not _contains(cst.Module(hooks["training_step"]), lambda n: isinstance(n, cst.Return)):
+            hooks["training_step"].append(_stmt(f'self.log("train_loss", {logged})'))
     monitors = [m for _, _, m in configured if m]
     for stage, hook_names in (("val", ("on_validation_epoch_start", "validation_step", "on_validation_epoch_end")),
                               ("test", ("on_test_epoch_start", "test_step", "on_test_epoch_end"))):

@@ -273,6 +273,13 @@ def test_function_style_train_and_test_are_inlined() -> None:
             + "import torch.distributed as dist\ndist.init_process_group('gloo')\n",
             "distributed",
         ),
+        (
+            "model = nn.Linear(4, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
+            "def train_step(x, t):\n    optimizer.zero_grad()\n    loss = F.cross_entropy(model(x), t)\n"
+            "    loss.backward()\n    optimizer.step()\n    return loss.item()\n\n"
+            "for x, t in loader:\n    print(train_step(x, t))\n",
+            "backward() is in train_step(), which the loop at line 20 calls once per batch",
+        ),
     ],
 )
 def test_refusals_name_the_line_and_the_reason(body: str, reason: str) -> None:
@@ -315,3 +322,11 @@ def test_changes_carry_source_lines() -> None:
     assert batch.start_line == first_loop_line + 2
     assert any(d.startswith("epoch loop") for d in descriptions)
     assert any("device selection" in d for d in descriptions)
+
+
+def test_manual_optimization_still_logs_the_training_loss() -> None:
+    body = CANONICAL.replace("loss.backward()\n", "loss.backward()\n        for p in model.parameters():\n            p.grad.mul_(0.5)\n")
+    out = ok(body)
+    assert "self.automatic_optimization = False" in out
+    step = out[out.index("def training_step"):out.index("def configure_optimizers")]
+    assert step.rstrip().endswith('self.log("train_loss", loss)')
