@@ -57,6 +57,13 @@ class Phase:
     progress_bar: str | None = None  #: ``pbar`` of ``pbar = tqdm(loader); for batch in pbar``
     progress_bar_assign: cst.BaseStatement | None = None
     contexts: list[cst.WithItem] = field(default_factory=list)  #: autocast items of ``with no_grad(), autocast():``
+    body_override: list[cst.BaseStatement] | None = None  #: the loop body with a per-batch step function inlined
+    step_function: cst.FunctionDef | None = None  #: that function
+
+    @property
+    def body(self) -> list[cst.BaseStatement]:
+        """The statements run for each batch."""
+        return list(self.body_override) if self.body_override is not None else list(self.loop.body.body)
 
 
 @dataclass
@@ -184,17 +191,31 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
 
     # --- the batch loop ------------------------------------------------------------------
     batch_loops = []
+    inlined_step = None
     for call in backward_calls:
         loop = _innermost_loop(parents, call)
         if loop is None:
             function = parents.enclosing_function(call)
+            if function is not None:
+                from .stepfunction import StepFunctionUnsupported, inline_step_function
+
+                try:
+                    found_step = inline_step_function(module, parents, lines, function, in_function_scope=False)
+                    if found_step is not None and parents.enclosing_function(found_step.loop) is not None:
+                        found_step = inline_step_function(module, parents, lines, function, in_function_scope=True)
+                except StepFunctionUnsupported as exc:
+                    raise Unsupported(exc.line, exc.message) from exc
+                if found_step is not None:
+                    inlined_step = found_step
+                    batch_loops.append(found_step.loop)
+                    continue
             caller_loop = _loop_calling(module, parents, function) if function is not None else None
             if caller_loop is not None:
                 name = function.name.value
                 raise Unsupported(
                     lines.line(call),
-                    f"backward() is in {name}(), which the loop at line {lines.line(caller_loop)} calls once per batch; "
-                    f"a per-batch step function is not converted yet: move the body of {name}() into that loop and convert again",
+                    f"backward() is in {name}(), which the loop at line {lines.line(caller_loop)} calls; a step function is inlined "
+                    f"only when it is called exactly once, from the batch loop: move the body of {name}() into that loop and convert again",
                 )
             raise Unsupported(lines.line(call), "backward() is not inside a loop over batches")
         if isinstance(loop, cst.While):
@@ -279,6 +300,9 @@ def analyze(module: cst.Module, imports: ImportTable) -> Picture:
             raise Unsupported(lines.line(train_phase.loop), "the batch loop has an `else:` clause")
 
     # the batch loop itself
+    if inlined_step is not None:
+        train_phase.body_override = inlined_step.body
+        train_phase.step_function = inlined_step.function
     _describe_batch_loop(train_phase, imports, lines)
     _resolve_progress_bar(train_phase, pre + train_phase.pre, imports)
     if val is not None:
@@ -762,7 +786,7 @@ def _find_optimizers(module, parents, imports, phase: Phase, scope, lines) -> li
                 if receiver not in stepped:
                     stepped.append(receiver)
 
-    phase.loop.body.visit(_Steps())
+    cst.Module(phase.body).visit(_Steps())
     facts: list[OptimizerFact] = []
     for local in stepped:
         name = _resolve_name(phase, local)
@@ -823,7 +847,7 @@ def _find_schedulers(module, imports, phase, epoch_loop, pre, mid, post, val, li
                     yield name, stmt, where, (call.args[0].value if call.args else None)
 
     seen = {}
-    for item in step_calls(body_of(phase.loop), "batch"):
+    for item in step_calls(phase.body, "batch"):
         seen.setdefault(item[0], item)
     for item in step_calls(pre + mid + post, "epoch"):
         seen.setdefault(item[0], item)
@@ -905,8 +929,10 @@ def phase_functions(picture: Picture) -> list[cst.FunctionDef]:
     """Functions whose loops the conversion inlines (candidates for removal)."""
     out = []
     for phase in (picture.train, picture.val, picture.test):
-        if phase is not None and phase.function is not None and phase.function not in out:
-            out.append(phase.function)
+        if phase is not None:
+            for function in (phase.function, phase.step_function):
+                if function is not None and function not in out:
+                    out.append(function)
     return out
 
 

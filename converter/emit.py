@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from .analysis import Picture
+from .analysis import Picture, phase_functions
 from .names import dotted, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
@@ -178,7 +178,7 @@ class _Splice(cst.CSTTransformer):
     def __init__(self, replacements: dict[cst.CSTNode, list[cst.BaseStatement]], model_assign, device_names, drop, region=None) -> None:
         self.replacements = replacements
         self.region = region
-        self.markers: set[int] = set()
+        self.markers: dict[int, cst.CSTNode] = {}  #: id -> the removed-statement marker (held, so ids stay unique)
         self.drop_comments: dict[int, str] = {}
         self.model_assign = model_assign
         self.device_names = device_names
@@ -199,7 +199,7 @@ class _Splice(cst.CSTTransformer):
             if comment:
                 lines = lines + [cst.EmptyLine(comment=cst.Comment(comment))]
             marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=lines)
-            self.markers.add(id(marker))
+            self.markers[id(marker)] = marker  # keeps the marker alive: its id must not be reused
             return marker
         if any(original is m for m in self.model_assign):
             return updated.visit(StripDeviceMoves(self.device_names))
@@ -217,7 +217,7 @@ class _Splice(cst.CSTTransformer):
         for stmt in body:
             if isinstance(stmt, cst.If) and _emptied_if(stmt):
                 stmt = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=_leading_blanks(stmt))
-                self.markers.add(id(stmt))
+                self.markers[id(stmt)] = stmt
             if id(stmt) in self.markers:
                 carried = carried or list(stmt.leading_lines)
                 continue
@@ -352,7 +352,7 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
                 drop.append(previous)
                 changes.append(Change(*span(previous), f"removed {picture.model_name}.eval() (Lightning switches modes)"))
     # random/numpy/torch seeded together with one seed -> seed_everything (same streams)
-    converted_region = {picture.region} | {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    converted_region = {picture.region} | set(phase_functions(picture))
     for group in find_seed_groups(module, picture.imports):
         first = group.statements[0]
         if first in converted_region or any(a in converted_region for a in picture.parents.ancestors(first)):
@@ -383,12 +383,11 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         if names and not (names & loads) and stmt not in drop:
             drop.append(stmt)
             changes.append(Change(*span(stmt), "removed the GradScaler (Lightning's precision plugin scales the loss)"))
-    for phase in (picture.train, picture.val, picture.test):
-        if phase is not None and phase.function is not None and phase.function not in drop:
-            if phase.function.name.value not in loads:
-                drop.append(phase.function)
-                s, e = span(phase.function)
-                changes.append(Change(s, e, f"def {phase.function.name.value}(...) → inlined into the LightningModule"))
+    for function in phase_functions(picture):
+        if function not in drop and function.name.value not in loads:
+            drop.append(function)
+            s, e = span(function)
+            changes.append(Change(s, e, f"def {function.name.value}(...) → inlined into the LightningModule"))
     for stmt in _scope_statements(picture):
         if isinstance(stmt, cst.If) and stmt not in drop and _all_branches_dropped(stmt, drop):
             drop.append(stmt)

@@ -397,9 +397,9 @@ def _rewrite_scaler_statement(stmt: cst.BaseStatement, scaler: str) -> list[cst.
 
 def _statements_outside(picture: Picture) -> list[cst.BaseStatement]:
     """Top-level statements of the module except the training region and inlined functions."""
-    skip = {picture.region, picture.train.loop}
-    if picture.train.function is not None:
-        skip.add(picture.train.function)
+    from .analysis import phase_functions
+
+    skip = {picture.region, picture.train.loop} | set(phase_functions(picture))
     out = []
     for stmt in picture.module.body:
         if stmt in skip:

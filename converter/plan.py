@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with, is_autocast_item, is_no_grad_item
+from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with, is_autocast_item, is_no_grad_item, phase_functions
 from .lowering import Lowered, lower_loop
 from .names import NameUsage, dotted, param_names, usage_of
 from .transforms import (
@@ -393,10 +393,10 @@ def make_plan(picture: Picture) -> Plan:
     def batch_roots(phase: Phase) -> set[str]:
         roots = usage_of(cst.Module([cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(phase.batch_target)], cst.Name("batch"))])])).stores
         # tensors computed from the batch inside the loop body count too
-        return roots | _derived_names(phase.loop.body, roots)
+        return roots | _derived_names(cst.Module(phase.body), roots)
 
     # --- training -------------------------------------------------------------------------
-    raw_body = list(train.loop.body.body)
+    raw_body = train.body
     mode, manual_reason, info, lowered = _choose_mode_lowered(picture, raw_body)
     if lowered is not None:
         raw_body = lowered.body
@@ -848,7 +848,7 @@ def _scope_flow(picture: Picture) -> tuple[NameUsage, NameUsage, set[str]]:
     skip = {picture.region}
     if picture.test is not None:
         skip.add(picture.test.holder)
-    inlined = {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    inlined = set(phase_functions(picture))
     statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(picture.module.body)
     before, after = NameUsage(), NameUsage()
     called_free: set[str] = set()
@@ -915,7 +915,7 @@ def _scope_usage(picture: Picture) -> NameUsage:
     skip = {picture.region}
     if picture.test is not None:
         skip.add(picture.test.holder)
-    inlined = {p.function for p in (picture.train, picture.val, picture.test) if p is not None and p.function is not None}
+    inlined = set(phase_functions(picture))
     statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(picture.module.body)
     usage = NameUsage()
     for stmt in _flatten_without(statements, skip):

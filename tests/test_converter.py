@@ -277,8 +277,8 @@ def test_function_style_train_and_test_are_inlined() -> None:
             "model = nn.Linear(4, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
             "def train_step(x, t):\n    optimizer.zero_grad()\n    loss = F.cross_entropy(model(x), t)\n"
             "    loss.backward()\n    optimizer.step()\n    return loss.item()\n\n"
-            "for x, t in loader:\n    print(train_step(x, t))\n",
-            "backward() is in train_step(), which the loop at line 20 calls once per batch",
+            "for x, t in loader:\n    print(train_step(x * 2, t))\n",
+            "train_step() is called with an expression argument (`x * 2`)",
         ),
     ],
 )
@@ -330,3 +330,49 @@ def test_manual_optimization_still_logs_the_training_loss() -> None:
     assert "self.automatic_optimization = False" in out
     step = out[out.index("def training_step"):out.index("def configure_optimizers")]
     assert step.rstrip().endswith('self.log("train_loss", loss)')
+
+
+STEP_FUNCTION = """\
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def train_step(net, x, t, opt):
+    opt.zero_grad()
+    loss = F.cross_entropy(net(x), t)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+for epoch in range(2):
+    total = 0.0
+    for x, t in loader:
+        loss = train_step(model, x, t, optimizer)
+        total += loss
+    print(total)
+"""
+
+
+def test_per_batch_step_function_is_inlined() -> None:
+    out = ok(STEP_FUNCTION)
+    assert "def train_step" not in out
+    step = out[out.index("def training_step"):out.index("def on_train_epoch_end")]
+    # parameters became the arguments; the function's `loss` is renamed because the loop rebinds `loss`
+    assert "train_step_loss = F.cross_entropy(self.model(x), t)" in step
+    assert "loss = train_step_loss.item()" in step
+    assert step.rstrip().endswith("return train_step_loss")
+    assert "self.automatic_optimization" not in out
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (("    return loss.item()\n", "    if loss > 1:\n        return 0.0\n    return loss.item()\n"), "returns from the middle of its body"),
+        (("        loss = train_step(model, x, t, optimizer)\n", "        loss = train_step(model, x, t, optimizer)\n        loss = train_step(model, x, t, optimizer)\n"), "a step function is inlined only when it is called exactly once"),
+    ],
+)
+def test_step_functions_that_cannot_be_inlined_are_refused(change, reason) -> None:
+    _, result = convert(STEP_FUNCTION.replace(*change))
+    assert result.status is Status.NOT_CONVERTIBLE
+    assert reason in result.reasons[0].message
