@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 
 from .sourcefile import SourceError
 
-_PY2_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^\s*print\s+(?![\s(=.,)\[]|$)"), "a Python 2 print statement"),
-    (re.compile(r"^\s*print\s*$"), "a Python 2 print statement"),
-    (re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:"), "a Python 2 'except X, e:' clause"),
-    (re.compile(r"^\s*raise\s+[\w.]+\s*,\s*\S"), "a Python 2 'raise X, msg' statement"),
-    (re.compile(r"^\s*exec\s+[\"'\w]"), "a Python 2 exec statement"),
-    (re.compile(r"`[^`\n]+`"), "Python 2 backtick repr"),
-    (re.compile(r"<>"), "the Python 2 '<>' operator"),
-    (re.compile(r"\b0[0-7]+\b"), "a Python 2 octal literal"),
-    (re.compile(r"\bur[\"']"), "a Python 2 ur'' string"),
+#: (pattern, what it is): compiled by :func:`_python2_patterns` on the first parse error only
+_PY2_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^\s*print\s+(?![\s(=.,)\[]|$)", "a Python 2 print statement"),
+    (r"^\s*print\s*$", "a Python 2 print statement"),
+    (r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", "a Python 2 'except X, e:' clause"),
+    (r"^\s*raise\s+[\w.]+\s*,\s*\S", "a Python 2 'raise X, msg' statement"),
+    (r"^\s*exec\s+[\"'\w]", "a Python 2 exec statement"),
+    (r"`[^`\n]+`", "Python 2 backtick repr"),
+    (r"<>", "the Python 2 '<>' operator"),
+    (r"\b0[0-7]+\b", "a Python 2 octal literal"),
+    (r"\bur[\"']", "a Python 2 ur'' string"),
 )
+
+
+@lru_cache(maxsize=None)
+def _python2_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(pattern), what) for pattern, what in _PY2_PATTERNS)
 
 
 def _python2_hint(text: str, line: int | None) -> str | None:
@@ -31,7 +38,7 @@ def _python2_hint(text: str, line: int | None) -> str | None:
     if line is not None and 1 <= line <= len(lines):
         candidates.append((line, lines[line - 1]))
     for (lineno, src) in candidates:
-        for pattern, what in _PY2_PATTERNS:
+        for pattern, what in _python2_patterns():
             if pattern.search(src):
                 return f"line {lineno} looks like {what}"
     return None

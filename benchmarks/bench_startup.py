@@ -8,8 +8,14 @@ Runs, alternating so that load changes hit all of them alike, N times each:
 * the same on a file that mentions no torch/Lightning (the pre-filter skips every rule),
 * ``pl-convert one_file.py -o -`` (convert),
 
-and prints the median and quartiles of each, the ratio to ``import libcst``, and the heavy
-modules the lint process imported (torch, Lightning, libcst.codemod/matchers, rich).
+and prints the median and quartiles of each, the ratio to ``import libcst``, and what each lint
+process imported: heavy modules (torch, Lightning, libcst.codemod/matchers, rich), how many rule
+modules, and whether libcst (the plain file should need neither libcst nor any rule).
+
+Before measuring it byte-compiles the pl_convert package (``compileall``): an installed package
+has ``.pyc`` files, but an editable checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (or from a
+read-only directory) never gets them and would compile every module from source on every run,
+about 0.1 s that no user pays.
 
     python benchmarks/bench_startup.py            # 30 repetitions
     python benchmarks/bench_startup.py -n 100
@@ -18,7 +24,10 @@ modules the lint process imported (torch, Lightning, libcst.codemod/matchers, ri
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -40,7 +49,8 @@ class Net(pl.LightningModule):
 trainer = pl.Trainer(max_epochs=1, gpus=1)
 '''
 PLAIN_FILE = "def add(a, b):\n    return a + b\n"
-HEAVY = ("torch", "pytorch_lightning", "lightning", "libcst.codemod", "libcst.matchers", "libcst.metadata", "rich")
+#: not libcst.metadata: ``import libcst`` itself imports it (positions come from it)
+HEAVY = ("torch", "pytorch_lightning", "lightning", "libcst.codemod", "libcst.matchers", "rich")
 
 
 def pl_convert_command() -> list[str]:
@@ -50,27 +60,56 @@ def pl_convert_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pl_convert.cli"]
 
 
+def compile_package() -> Path:
+    """Write the ``.pyc`` files of the pl_convert package, as installing it does (only stale or
+    missing ones; the fixtures, tests and benchmarks are not part of an install)."""
+    spec = importlib.util.find_spec("pl_convert")
+    if spec is None or spec.origin is None:
+        raise SystemExit("pl_convert is not installed; run: pip install -e .")
+    package_dir = Path(spec.origin).resolve().parent
+    skip = re.compile(re.escape(str(package_dir)) + r"[/\\](fixtures|tests|benchmarks|build|\.[^/\\]+)[/\\]")
+    compileall.compile_dir(str(package_dir), quiet=1, rx=skip)
+    return package_dir
+
+
 def time_once(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def heavy_imports(cwd: Path) -> list[str]:
-    code = (
+def lint_imports(cwd: Path, file: str) -> set[str]:
+    """The modules a ``pl-convert lint --no-cache FILE`` process has imported when it ends."""
+    probe = (
         "import sys\nfrom pl_convert.cli import main\n"
-        "main(['lint', '--no-cache', 'lit.py'])\n"
+        f"try:\n    main(['lint', '--no-cache', {file!r}])\n"
+        "finally:\n    print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    probe = code.replace("main(", "try:\n    main(").replace("])\n", "])\nfinally:\n    import sys as s\n    print('\\n'.join(sorted(s.modules)), file=s.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True)
-    modules = set(proc.stderr.split())
-    return [name for name in HEAVY if name in modules]
+    return set(proc.stderr.split())
+
+
+def describe_imports(cwd: Path) -> list[str]:
+    """Lines on what the lint processes import: heavy modules, rule modules, libcst."""
+    lines = []
+    for file in ("lit.py", "plain.py"):
+        modules = lint_imports(cwd, file)
+        heavy = [name for name in HEAVY if name in modules]
+        rules = [m for m in modules if m.startswith("pl_convert.rules.checks.ptl")]
+        lines.append(
+            f"`pl-convert lint {file}` imports: heavy modules: {', '.join(heavy) or 'none'}; "
+            f"rule modules: {len(rules)}; libcst: {'yes' if 'libcst' in modules else 'no'}"
+        )
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--repeat", type=int, default=30)
     args = parser.parse_args()
+    package_dir = compile_package()
+    why = " (PYTHONDONTWRITEBYTECODE is set: imports would not write them)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    print(f"byte-compiled {package_dir} first, as an install does{why}")
     with tempfile.TemporaryDirectory(prefix="pl-convert-startup-") as tmp:
         cwd = Path(tmp)
         (cwd / "lit.py").write_text(LIGHTNING_FILE, encoding="utf-8")
@@ -102,7 +141,8 @@ def main() -> int:
             q1, _, q3 = statistics.quantiles(values, n=4)
             median = statistics.median(values)
             print(f"{name:<42} {median:9.3f} {q1:7.3f} {q3:7.3f} {median / reference:16.2f}x")
-        print(f"heavy modules imported by `pl-convert lint lit.py`: {', '.join(heavy_imports(cwd)) or 'none'}")
+        for line in describe_imports(cwd):
+            print(line)
     return 0
 
 

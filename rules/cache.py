@@ -1,8 +1,10 @@
 """The lint result cache: findings keyed by file content, path, tool version and configuration.
 
 Entries live in ``.pl_convert_cache/lint/`` under the project root (the directory of the
-``pyproject.toml`` that configured the run, else the current directory). A cache that cannot be
-written is silently not used: caching is an optimisation, never a failure.
+``pyproject.toml`` that configured the run, else the current directory), which gets a
+``.gitignore`` of its own. A cache that cannot be written is silently not used: caching is an
+optimisation, never a failure. Only files that some rule looks at are cached (see the runner):
+for the others, linting is one CPython parse, cheaper than hashing them.
 """
 
 from __future__ import annotations
@@ -24,13 +26,20 @@ CACHE_DIR_NAME = ".pl_convert_cache"
 def _rules_signature() -> str:
     """Changes whenever a rule module changes (so editing a rule invalidates the cache)."""
     digest = hashlib.sha256(__version__.encode())
-    here = Path(__file__).parent
-    for path in sorted([*here.glob("*.py"), *(here / "checks").glob("*.py")]):
+    here = os.path.dirname(os.path.abspath(__file__))
+    entries = []
+    for directory in (here, os.path.join(here, "checks")):
         try:
-            stat = path.stat()
+            with os.scandir(directory) as listing:  # not Path.glob: this runs on every cached lint
+                entries += [entry for entry in listing if entry.name.endswith(".py")]
         except OSError:
             continue
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for entry in sorted(entries, key=lambda e: e.path):
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -56,15 +65,20 @@ def load(root: Path, key: str) -> dict[str, Any] | None:
 
 
 def store(root: Path, key: str, data: dict[str, Any]) -> None:
-    from ..sourcefile import atomic_write_bytes
-
+    """Write an entry atomically (readers never see half of one), but without the fsync of
+    :func:`~pl_convert.sourcefile.atomic_write_bytes`: an entry lost in a crash is only a miss,
+    and syncing costs more than linting a file."""
+    directory = root / key[:2]
+    tmp = directory / f".{key}.{os.getpid()}.tmp"
     try:
-        directory = root / key[:2]
         directory.mkdir(parents=True, exist_ok=True)
-        top = root.parent
-        ignore = top / ".gitignore"
+        ignore = root.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# created by pl-convert\n*\n", encoding="utf-8")
-        atomic_write_bytes(directory / f"{key}.json", json.dumps(data).encode("utf-8"))
+        tmp.write_bytes(json.dumps(data).encode("utf-8"))
+        os.replace(tmp, directory / f"{key}.json")
     except OSError:
-        pass
+        try:
+            tmp.unlink()
+        except OSError:
+            pass

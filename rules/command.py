@@ -47,8 +47,8 @@ def lint(paths, fix, unsafe_fixes, diff, fmt, select, extend_select, ignore, tar
       pl-convert lint . --diff                show fixes, write nothing
       pl-convert lint . --select PTL1 --ignore PTL111 --format json
     """
+    from .catalog import unknown_selectors  # not the registry: that imports every rule, and libcst
     from .config import ConfigError, check_selectors, load_config
-    from .registry import unknown_selectors
     from .runner import ConfigResolver, RunOptions, default_jobs, discover, run
 
     try:

@@ -16,8 +16,6 @@ The keys may also live in a ``[tool.pl-convert.lint]`` table. The tables ``conve
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -123,6 +121,9 @@ class LintConfig:
 
     def fingerprint(self) -> str:
         """A stable hash of everything that changes findings (for the result cache)."""
+        import hashlib  # only the result cache needs it; not imported on every start-up
+        import json
+
         data = {
             "select": self.select,
             "extend_select": self.extend_select,

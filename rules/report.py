@@ -6,7 +6,6 @@ terminal, joined as plain text otherwise (pipes, files, CI logs), so both read t
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any, Iterable
 
 from .. import __version__
@@ -136,6 +135,8 @@ def _error_dict(result: FileResult) -> dict[str, Any]:
 
 def to_json(results: list[FileResult]) -> str:
     """A JSON list of finding objects (and source errors as ``PTL000`` objects)."""
+    import json  # here, not at the top: the text formats (the default) do not need it
+
     items: list[dict[str, Any]] = []
     for result in results:
         if result.error is not None:
@@ -172,6 +173,8 @@ def to_github(results: list[FileResult]) -> str:
 
 def to_sarif(results: list[FileResult]) -> str:
     """SARIF 2.1.0, as GitHub code scanning accepts it (rules with help, relative URIs)."""
+    import json
+
     from .docs import rule_markdown
     from .registry import all_rules
     from .runner import relative

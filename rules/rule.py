@@ -11,61 +11,83 @@ traversal and gives them a shared :class:`~pl_convert.rules.context.FileContext`
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .context import FileContext
+
+# The records below are plain classes with __slots__, not dataclasses: this module is imported on
+# every lint run, and creating a dataclass compiles each generated method with exec() (about a
+# millisecond per class), which is most of what importing it would cost.
 
 
 def _dedent(code: str) -> str:
     return textwrap.dedent(code).lstrip("\n")
 
 
-@dataclass(frozen=True)
 class Valid:
     """Code the rule must not flag."""
 
-    code: str
-    target_version: tuple[int, int] | None = None
+    __slots__ = ("_code", "target_version")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "code", _dedent(self.code))
+    def __init__(self, code: str, target_version: tuple[int, int] | None = None) -> None:
+        self._code = code
+        self.target_version = target_version
+
+    @property
+    def code(self) -> str:
+        # dedented on use: the examples are read by the tests and the docs, not when linting
+        return _dedent(self._code)
 
 
-@dataclass(frozen=True)
 class Invalid:
     """Code the rule must flag (at ``line``, if given); with ``fixed``, what its fix produces
     (safe and unsafe fixes applied, until stable)."""
 
-    code: str
-    fixed: str | None = None
-    line: int | None = None
-    target_version: tuple[int, int] | None = None
+    __slots__ = ("_code", "_fixed", "line", "target_version")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "code", _dedent(self.code))
-        if self.fixed is not None:
-            object.__setattr__(self, "fixed", _dedent(self.fixed))
+    def __init__(
+        self,
+        code: str,
+        fixed: str | None = None,
+        line: int | None = None,
+        target_version: tuple[int, int] | None = None,
+    ) -> None:
+        self._code = code
+        self._fixed = fixed
+        self.line = line
+        self.target_version = target_version
+
+    @property
+    def code(self) -> str:
+        return _dedent(self._code)
+
+    @property
+    def fixed(self) -> str | None:
+        return None if self._fixed is None else _dedent(self._fixed)
 
 
-@dataclass
 class FixPlan:
     """A fix as node replacements; the engine turns it into text edits."""
 
-    safety: str
-    message: str
-    replacements: dict[Any, Any] = field(default_factory=dict)
+    __slots__ = ("safety", "message", "replacements")
+
+    def __init__(self, safety: str, message: str, replacements: dict[Any, Any] | None = None) -> None:
+        self.safety = safety
+        self.message = message
+        self.replacements = {} if replacements is None else replacements
 
 
-@dataclass
 class RawFinding:
     """A finding before positions are known: the node it points at."""
 
-    rule: "Rule"
-    node: Any
-    message: str
-    fix: FixPlan | None
+    __slots__ = ("rule", "node", "message", "fix")
+
+    def __init__(self, rule: "Rule", node: Any, message: str, fix: FixPlan | None) -> None:
+        self.rule = rule
+        self.node = node
+        self.message = message
+        self.fix = fix
 
 
 class Rule:
@@ -75,6 +97,9 @@ class Rule:
     name: ClassVar[str] = ""
     #: the default message (and the one-line summary in ``pl-convert rules``)
     message: ClassVar[str] = ""
+    # keywords, markers and applies_from are copied into catalog_data.py, which lets the engine
+    # pick a file's rules before importing any: run `python -m pl_convert.rules.catalog` after
+    # changing them (all_rules() raises while the copy is stale)
     #: the rule only runs on files containing one of these strings (a cheap pre-filter)
     keywords: ClassVar[tuple[str, ...]] = ("lightning",)
     #: ... and one of these: every rule judges Lightning code, which imports Lightning or at

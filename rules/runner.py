@@ -4,11 +4,11 @@ and process parallelism (``--jobs``). Pure of output: it returns :class:`FileRes
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 from ..sourcefile import SourceError, atomic_write_text, read_source
+from .catalog import candidate_codes
 from .config import LintConfig, load_config
 from .findings import FileResult, Finding
 
@@ -19,9 +19,9 @@ SKIP_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How each file is processed."""
+class RunOptions(NamedTuple):
+    """How each file is processed. (A NamedTuple, not a frozen dataclass: several times cheaper
+    to define, and this module is imported on every lint.)"""
 
     fix: bool = False
     unsafe_fixes: bool | None = None  #: None: the configuration decides
@@ -92,7 +92,6 @@ def discover(paths: list[str], resolver: ConfigResolver) -> tuple[list[str], lis
 
 def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
     """Lint (and fix) one file. Never raises for bad input: errors go into the result."""
-    from . import cache
     from .engine import lint_source
 
     result = FileResult(path)
@@ -104,7 +103,11 @@ def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
     text = source.text
     plain = not options.fix and not options.diff
     key = root = None
-    if plain and options.use_cache:
+    if plain and options.use_cache and candidate_codes(text, config, path):
+        # Only files some rule looks at: for the others, linting is one CPython parse, cheaper
+        # than a lookup (hashing, and importing hashlib), and they would litter the cache.
+        from . import cache
+
         root = cache.cache_root(config)
         key = cache.cache_key(text, path, config)
         hit = cache.load(root, key)

@@ -208,6 +208,17 @@ def test_cache_is_written_read_and_bypassed(project):
     assert "from the cache" not in run("bad.py", "--format", "json").output
 
 
+def test_no_cache_writes_nothing_and_files_no_rule_reads_are_not_cached(project):
+    (project / "plain.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    assert run("bad.py", "plain.py", "--no-cache").exit_code == 1
+    assert not (project / ".pl_convert_cache").exists()
+    assert run("plain.py").exit_code == 0  # one CPython parse: cheaper than a cache lookup
+    assert not (project / ".pl_convert_cache").exists()
+    assert run("plain.py", "good.py").exit_code == 0
+    assert len(list((project / ".pl_convert_cache" / "lint").rglob("*.json"))) == 1
+    assert not list((project / ".pl_convert_cache").rglob("*.tmp"))
+
+
 def test_jobs_give_the_same_results(project):
     for i in range(6):
         (project / f"m{i}.py").write_text(BAD, encoding="utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 import libcst as cst
 
 from ..cst_helpers import dict_items, keyword, string_value
@@ -103,6 +101,8 @@ class MonitorKeyNeverLogged(Rule):
         for node, key, owner in self.monitors:
             if key in keys:
                 continue
+            import difflib  # only for a finding: not on every lint's start-up
+
             close = difflib.get_close_matches(key, sorted(keys), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else (f"; logged keys: {', '.join(sorted(keys))}" if keys else "; nothing is logged")
             self.report(node, f"{owner} monitors `{key}`, which no LightningModule in this file logs{hint}")
