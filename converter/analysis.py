@@ -59,6 +59,7 @@ class Phase:
     contexts: list[cst.WithItem] = field(default_factory=list)  #: autocast items of ``with no_grad(), autocast():``
     body_override: list[cst.BaseStatement] | None = None  #: the loop body with a per-batch step function inlined
     step_function: cst.FunctionDef | None = None  #: that function
+    rewritten_holder: cst.BaseStatement | None = None  #: the calling statement reading ``<function>_result``
 
     @property
     def body(self) -> list[cst.BaseStatement]:
@@ -636,8 +637,18 @@ def _called_function(module: cst.Module, parents: ParentMap, function: cst.Funct
         return None
     call = sites[0]
     stmt = parents.statement_of(call)
-    if stmt is None or (expr_call(stmt) is not call and (assigned_call(stmt) or (None, None))[1] is not call):
+    if stmt is None:
         return None
+    if expr_call(stmt) is call or (assigned_call(stmt) or (None, None))[1] is call:
+        return stmt, call
+    # nested in a one-line statement (`print(epoch, train(...))`): fine unless it may not run
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], (cst.Expr, cst.Assign, cst.AugAssign))):
+        return None
+    for ancestor in parents.ancestors(call):
+        if ancestor is stmt:
+            break
+        if isinstance(ancestor, (cst.IfExp, cst.BooleanOperation, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            return None
     return stmt, call
 
 
@@ -703,7 +714,16 @@ def _function_phase(function, loop, call_stmt, call, lines: Lines, parents: Pare
         post = post[:-1]
     _check_no_inner_return(function, loop, lines)
     target = None
+    rewritten_holder = None
     assigned = assigned_call(call_stmt)
+    if expr_call(call_stmt) is not call and (assigned is None or assigned[1] is not call):
+        # `print(epoch, train(...))`: the result goes to a variable the statement then reads
+        from .stepfunction import _ReplaceCall
+
+        result = f"{function.name.value}_result"
+        target = cst.Name(result)
+        rewritten_holder = call_stmt.visit(_ReplaceCall(call, cst.Name(result))).with_changes(leading_lines=[])
+        assigned = None
     if assigned is not None:
         if len(assigned[0]) != 1:
             raise Unsupported(lines.line(call_stmt), "chained assignment of the training function's result")
@@ -714,6 +734,7 @@ def _function_phase(function, loop, call_stmt, call, lines: Lines, parents: Pare
     return Phase(
         loop=loop, pre=pre, post=post, holder=call_stmt, function=function,
         bindings=_bind_arguments(function, call, lines), result_target=target, return_value=return_value,
+        rewritten_holder=rewritten_holder,
     )
 
 

@@ -373,6 +373,17 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
 
     # drop what is now unused: device selection, inlined train/test functions
     loads = names_loaded_anywhere(first_pass)
+    inlined_away = set()
+    for function in phase_functions(picture):
+        if function not in drop and function.name.value not in loads:
+            drop.append(function)
+            inlined_away.add(function.name.value)
+            s, e = span(function)
+            changes.append(Change(s, e, f"def {function.name.value}(...) → inlined into the LightningModule"))
+    if inlined_away:  # what only the removed functions read is unused now
+        loads = names_loaded_anywhere(first_pass.with_changes(body=[
+            stmt for stmt in first_pass.body if not (isinstance(stmt, cst.FunctionDef) and stmt.name.value in inlined_away)
+        ]))
     for stmt in picture.device_assigns:
         names = usage_of(stmt).stores
         if names and not (names & loads) and stmt not in drop:
@@ -383,11 +394,6 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
         if names and not (names & loads) and stmt not in drop:
             drop.append(stmt)
             changes.append(Change(*span(stmt), "removed the GradScaler (Lightning's precision plugin scales the loss)"))
-    for function in phase_functions(picture):
-        if function not in drop and function.name.value not in loads:
-            drop.append(function)
-            s, e = span(function)
-            changes.append(Change(s, e, f"def {function.name.value}(...) → inlined into the LightningModule"))
     for stmt in _scope_statements(picture):
         if isinstance(stmt, cst.If) and stmt not in drop and _all_branches_dropped(stmt, drop):
             drop.append(stmt)

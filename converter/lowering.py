@@ -232,6 +232,10 @@ def _autocast_precision(picture: Picture, call: cst.Call) -> _Precision | str:
     if isinstance(precision, str):
         return precision
     if enabled is not None:
+        if picture.train.bindings:
+            from .transforms import substitute_names
+
+            enabled = substitute_names(enabled, picture.train.bindings)  # the Trainer is built in the caller
         literal = _code(enabled)
         if literal == "False":
             return _Precision("32-true")
@@ -478,7 +482,10 @@ def _lower_accumulation(picture: Picture, lowered: Lowered) -> None:
         lowered.reasons.append("optimizer.step() is conditional and not the `(i + 1) % k == 0` accumulation pattern")
         return
     k_code = _code(k)
-    loader_code = _code(train.loop.iter.args[0].value) if isinstance(train.loop.iter, cst.Call) and train.loop.iter.args else ""
+    from .analysis import _loop_loader
+
+    raw_loader = _loop_loader(train.loop, picture.imports)[0]
+    loader_code = _code(raw_loader) if raw_loader is not None else ""
     if len(parts) != 2 or not any(_last_batch(p, index, loader_code) for p in parts):
         lowered.reasons.append(
             f"gradient accumulation does not step on the last, incomplete group of {k_code} batches of an epoch "
@@ -547,7 +554,10 @@ def _lower_accumulation(picture: Picture, lowered: Lowered) -> None:
     new_body[guard_at:guard_at + 1] = flat
     lowered.body = new_body
     lowered.loss_name = undivided
-    lowered.trainer_args.append(f"accumulate_grad_batches={k_code}")
+    from .transforms import substitute_names
+
+    trainer_k = _code(substitute_names(k, train.bindings)) if train.bindings else k_code  # in the caller's terms
+    lowered.trainer_args.append(f"accumulate_grad_batches={trainer_k}")
     if moved_schedulers:
         lowered.schedulers = [moved_schedulers.get(f.name, f) for f in picture.schedulers]
     span = picture.lines.span(guard)

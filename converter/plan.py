@@ -446,6 +446,10 @@ def make_plan(picture: Picture) -> Plan:
     after_train = prepare(train, train.post)
     if train.result_target is not None and train.return_value is not None:
         after_train.append(_assign(train.result_target, substitute_names(train.return_value, train.bindings)))
+    elif train.result_target is not None and train.rewritten_holder is not None:
+        after_train.append(_assign(train.result_target, cst.Name("None")))  # the function returned nothing
+    if train.rewritten_holder is not None:
+        after_train.append(prepare(None, [train.rewritten_holder], drop_modes=False)[0])
     mid_statements = without_configured(picture.mid)
     if val is not None:
         mid_statements = _drop_mode_calls_of(mid_statements, picture.model_names)

@@ -268,3 +268,52 @@ def test_lowered_loops_train_the_same(body: str, tmp_path: Path) -> None:
     source, result = convert(body)
     assert result.status is Status.CONVERTED and "self.automatic_optimization" not in result.output
     assert _digest(source, tmp_path, "original.py") == _digest(result.output, tmp_path, "converted.py")
+
+
+FUNCTION_STYLE = """\
+def train(model, loader, optimizer, scaler, device, accum_steps=2):
+    model.train()
+    total = 0.0
+    for step, (x, t) in enumerate(loader):
+        x, t = x.to(device), t.to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(x), t) / accum_steps
+        scaler.scale(loss).backward()
+        total += loss.item()
+        if (step + 1) % accum_steps == 0 or step + 1 == len(loader):
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad()
+    return total
+
+
+def main():
+    device = torch.device("cpu")
+    model = nn.Linear(4, 2).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    scaler = torch.cuda.amp.GradScaler(enabled=False)
+    for epoch in range(3):
+        print(epoch, train(model, loader, optimizer, scaler, device))
+
+
+main()
+"""
+
+
+def test_lowering_inside_a_train_function_called_within_an_expression() -> None:
+    out = converted(FUNCTION_STYLE)
+    # Trainer arguments are written in the caller's terms (accum_steps is train()'s parameter)
+    assert 'precision="bf16-mixed", accumulate_grad_batches=2)' in out
+    assert "def train(model" not in out and "scaler" not in out
+    # print(epoch, train(...)) reads the function's result after the epoch
+    end = out[out.index("def on_train_epoch_end"):out.index("def configure_optimizers")]
+    assert "train_result = self.total" in end and "print(self.current_epoch, train_result)" in end
+
+
+@pytest.mark.slow
+def test_lowering_inside_a_train_function_trains_the_same(tmp_path: Path) -> None:
+    source, result = convert(FUNCTION_STYLE)
+    assert "self.automatic_optimization" not in result.output
+    assert _digest(source.replace("\nmain()\n", "\nmodel = main()\n").replace("        print(epoch, train(model, loader, optimizer, scaler, device))\n", "        print(epoch, train(model, loader, optimizer, scaler, device))\n    return model\n"), tmp_path, "original.py") == _digest(
+        result.output.replace("\nmain()\n", "\nmodel = main()\n").replace("    trainer.fit(lit_model, train_dataloaders=loader)\n", "    trainer.fit(lit_model, train_dataloaders=loader)\n    return model\n"), tmp_path, "converted.py"
+    )
