@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .names import ImportTable, call_name, dotted, param_names, usage_of
-from .tree import Lines, ParentMap, assigned_call, body_of, expr_call
+from .tree import Lines, ParentMap, assigned_call, body_of, calls_named, expr_call
 
 
 class Unsupported(Exception):
@@ -513,7 +513,15 @@ def _resolve_progress_bar(phase: Phase, before: list[cst.BaseStatement], imports
             return
 
 
-AUTOCAST_CONTEXTS = {"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast", "torch.amp.autocast_mode.autocast"}
+#: autocast context managers -> the device type they imply (None: the first argument says)
+AUTOCAST_DEVICES = {
+    "torch.autocast": None,
+    "torch.amp.autocast": None,
+    "torch.amp.autocast_mode.autocast": None,
+    "torch.cuda.amp.autocast": "cuda",
+    "torch.cuda.amp.autocast_mode.autocast": "cuda",
+    "torch.cpu.amp.autocast": "cpu",
+}
 
 
 def is_no_grad_item(item: cst.WithItem, imports: ImportTable) -> bool:
@@ -527,7 +535,7 @@ def is_no_grad_item(item: cst.WithItem, imports: ImportTable) -> bool:
 
 def is_autocast_item(item: cst.WithItem, imports: ImportTable) -> bool:
     call = item.item
-    return isinstance(call, cst.Call) and imports.qualify(call_name(call)) in AUTOCAST_CONTEXTS and item.asname is None
+    return isinstance(call, cst.Call) and imports.qualify(call_name(call)) in AUTOCAST_DEVICES and item.asname is None
 
 
 def _no_grad_with(stmt: cst.BaseStatement, imports: ImportTable) -> bool:
@@ -624,15 +632,7 @@ def _check_no_inner_return(function: cst.FunctionDef, loop: cst.For, lines: Line
 
 def _called_function(module: cst.Module, parents: ParentMap, function: cst.FunctionDef):
     """The single statement that calls ``function`` (``f(...)`` or ``x = f(...)``), if any."""
-    name = function.name.value
-    sites = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value == name:
-                sites.append(node)
-
-    module.visit(_Calls())
+    sites = calls_named(module, function.name.value)
     if len(sites) != 1:
         return None
     call = sites[0]
@@ -654,19 +654,8 @@ def _called_function(module: cst.Module, parents: ParentMap, function: cst.Funct
 
 def _loop_calling(module: cst.Module, parents: ParentMap, function: cst.FunctionDef) -> cst.For | cst.While | None:
     """The loop around a call of ``function`` (by name or as ``self.<name>``), if any."""
-    name = function.name.value
-    loops: list = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if (isinstance(func, cst.Name) and func.value == name) or (isinstance(func, cst.Attribute) and func.attr.value == name):
-                loop = _innermost_loop(parents, node)
-                if loop is not None:
-                    loops.append(loop)
-
-    module.visit(_Calls())
-    return loops[0] if loops else None
+    loops = [_innermost_loop(parents, call) for call in calls_named(module, function.name.value, methods=True)]
+    return next((loop for loop in loops if loop is not None), None)
 
 
 def _bind_arguments(function: cst.FunctionDef, call: cst.Call, lines: Lines) -> dict[str, cst.BaseExpression]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .analysis import Picture, phase_functions
-from .names import dotted, names_loaded_anywhere, usage_of
+from .names import all_names, dotted, fresh_name, names_loaded_anywhere, usage_of
 from .plan import HOOK_ORDER, Plan
 from .result import Change, ConvertOptions, Note
 from .devices import accelerator_argument
@@ -30,21 +30,6 @@ class Emitted:
     code: str
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-
-
-def _all_names(module: cst.Module) -> set[str]:
-    usage = usage_of(module)
-    return usage.loads | usage.stores
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    candidate = name
-    counter = 2
-    while candidate in taken:
-        candidate = f"{name}_{counter}"
-        counter += 1
-    taken.add(candidate)
-    return candidate
 
 
 def _class_name(picture: Picture) -> str:
@@ -239,10 +224,10 @@ def emit(plan: Plan, options: ConvertOptions) -> Emitted:
     span = picture.lines.span
     indent = module.default_indent
     newline = module.default_newline
-    taken = _all_names(module)
-    class_name = _fresh(_class_name(picture), taken)
-    lit_name = _fresh(f"lit_{picture.model_name}", taken)
-    trainer_name = _fresh("trainer", taken)
+    taken = all_names(module)
+    class_name = fresh_name(_class_name(picture), taken)
+    lit_name = fresh_name(f"lit_{picture.model_name}", taken)
+    trainer_name = fresh_name("trainer", taken)
     alias = "L" if options.import_style == "lightning" else "pl"
     changes: list[Change] = []
     notes: list[Note] = []

@@ -20,18 +20,12 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from .analysis import Picture, SchedulerFact
+from .analysis import AUTOCAST_DEVICES, Picture, SchedulerFact, _resolve_name
 from .devices import gpu_condition
-from .names import dotted, usage_of
+from .names import all_names, dotted, fresh_name, usage_of
+from .transforms import block_statements
+from .tree import expr_call as _expr_call
 
-AUTOCAST_DEVICES = {
-    "torch.autocast": None,
-    "torch.amp.autocast": None,
-    "torch.amp.autocast_mode.autocast": None,
-    "torch.cuda.amp.autocast": "cuda",
-    "torch.cuda.amp.autocast_mode.autocast": "cuda",
-    "torch.cpu.amp.autocast": "cpu",
-}
 GRAD_SCALERS = {"torch.amp.GradScaler", "torch.cuda.amp.GradScaler", "torch.GradScaler", "torch.amp.grad_scaler.GradScaler"}
 HALF = {"torch.float16", "torch.half"}
 BFLOAT = {"torch.bfloat16"}
@@ -59,13 +53,6 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-def _expr_call(stmt: cst.BaseStatement) -> cst.Call | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
-        value = stmt.body[0].value
-        return value if isinstance(value, cst.Call) else None
-    return None
-
-
 def _method_call(stmt: cst.BaseStatement, receivers: set[str], method: str) -> cst.Call | None:
     call = _expr_call(stmt)
     if call is not None and isinstance(call.func, cst.Attribute) and call.func.attr.value == method and dotted(call.func.value) in receivers:
@@ -91,11 +78,6 @@ def lower_loop(picture: Picture, body: list[cst.BaseStatement]) -> Lowered:
 # ----------------------------------------------------------------------------------------
 # mixed precision
 # ----------------------------------------------------------------------------------------
-def _resolve(picture: Picture, name: str) -> str:
-    bound = picture.train.bindings.get(name)
-    return (dotted(bound) or name) if bound is not None else name
-
-
 def _single_assignment(picture: Picture, name: str) -> tuple[cst.BaseStatement, cst.BaseExpression] | None:
     from .analysis import _assignments, _scope_nodes
 
@@ -161,7 +143,7 @@ def _dtype_precision(picture: Picture, dtype: cst.BaseExpression | None, kind: s
     if name in BFLOAT:
         return _Precision("bf16-mixed")
     if isinstance(dtype, cst.Name):
-        found = _single_assignment(picture, _resolve(picture, dtype.value))
+        found = _single_assignment(picture, _resolve_name(picture.train, dtype.value))
         if found is not None and isinstance(found[1], cst.IfExp):
             branch = found[1]
             if isinstance(gpu_when, str) and _code(branch.test) == gpu_when:
@@ -202,8 +184,8 @@ def _autocast_precision(picture: Picture, call: cst.Call) -> _Precision | str:
         if isinstance(device_expr, cst.SimpleString) and isinstance(device_expr.evaluated_value, str):
             device = device_expr.evaluated_value.split(":")[0]
         elif device_expr is not None and (
-            _resolve(picture, dotted(device_expr) or "") in picture.device_names
-            or (isinstance(device_expr, cst.Attribute) and device_expr.attr.value == "type" and _resolve(picture, dotted(device_expr.value) or "") in picture.device_names)
+            _resolve_name(picture.train, dotted(device_expr) or "") in picture.device_names
+            or (isinstance(device_expr, cst.Attribute) and device_expr.attr.value == "type" and _resolve_name(picture.train, dotted(device_expr.value) or "") in picture.device_names)
         ):
             dynamic = True
         else:
@@ -288,7 +270,7 @@ def _lower_mixed_precision(picture: Picture, lowered: Lowered) -> None:
     new_body: list[cst.BaseStatement] = []
     setup: list[cst.BaseStatement] = []
     if scaler_local is not None:
-        scaler = _resolve(picture, scaler_local)
+        scaler = _resolve_name(picture.train, scaler_local)
         found = _single_assignment(picture, scaler)
         if found is None or not isinstance(found[1], cst.Call) or picture.imports.qualified_call(found[1]) not in GRAD_SCALERS:
             lowered.reasons.append(f"cannot find where the GradScaler {scaler!r} is created")
@@ -321,8 +303,7 @@ def _lower_mixed_precision(picture: Picture, lowered: Lowered) -> None:
                 return
         for stmt in body:
             if stmt is body[index]:
-                for i, s in enumerate(inner):
-                    new_body.append(s.with_changes(leading_lines=list(body[index].leading_lines) + list(s.leading_lines)) if i == 0 else s)
+                new_body.extend(block_statements(stmt))
                 continue
             rewritten = _rewrite_scaler_statement(stmt, scaler_local)
             if rewritten is None:
@@ -351,12 +332,7 @@ def _lower_mixed_precision(picture: Picture, lowered: Lowered) -> None:
         if "16-mixed" in precision.leaves():
             lowered.reasons.append("float16 autocast without a GradScaler (Lightning's 16-mixed scales the loss)")
             return
-        for stmt in body:
-            if stmt is body[index]:
-                for i, s in enumerate(inner):
-                    new_body.append(s.with_changes(leading_lines=list(body[index].leading_lines) + list(s.leading_lines)) if i == 0 else s)
-            else:
-                new_body.append(stmt)
+        new_body = body[:index] + block_statements(body[index]) + body[index + 1:]
     lowered.body = new_body
     lowered.setup.extend(setup)
     lowered.eval_autocast.add(_code(call))
@@ -530,7 +506,7 @@ def _lower_accumulation(picture: Picture, lowered: Lowered) -> None:
                 continue
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and _code(small.targets[0].target) == loss and isinstance(small.value, cst.BinaryOperation) and isinstance(small.value.operator, cst.Divide) and _code(small.value.right) == k_code:
-                undivided = _fresh_name(f"{loss}_for_step", picture)
+                undivided = fresh_name(f"{loss}_for_step", all_names(picture.module))
                 if _code(small.value.left) == loss:  # loss = loss / k: keep the line, remember the loss first
                     new_body[j:j + 1] = [_stmt(f"{undivided} = {loss}", stmt), stmt.with_changes(leading_lines=[])]
                 else:
@@ -548,10 +524,7 @@ def _lower_accumulation(picture: Picture, lowered: Lowered) -> None:
         )
         return
     guard_at = new_body.index(guard)
-    flat = list(guard.body.body)
-    if flat:
-        flat[0] = flat[0].with_changes(leading_lines=list(guard.leading_lines) + list(flat[0].leading_lines))
-    new_body[guard_at:guard_at + 1] = flat
+    new_body[guard_at:guard_at + 1] = block_statements(guard)
     lowered.body = new_body
     lowered.loss_name = undivided
     from .transforms import substitute_names
@@ -569,11 +542,3 @@ def _is_backward_statement(stmt: cst.BaseStatement) -> bool:
     return call is not None and isinstance(call.func, cst.Attribute) and call.func.attr.value == "backward"
 
 
-def _fresh_name(base: str, picture: Picture) -> str:
-    taken = usage_of(picture.module).stores | usage_of(picture.module).loads
-    name = base
-    n = 2
-    while name in taken:
-        name = f"{base}_{n}"
-        n += 1
-    return name

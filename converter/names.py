@@ -7,6 +7,17 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+def fresh_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever ``taken`` lacks (and record it as taken)."""
+    candidate = name
+    counter = 2
+    while candidate in taken:
+        candidate = f"{name}_{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
 LIGHTNING_MODULES = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric")
 
 
@@ -309,6 +320,12 @@ class _FlatUsage(NameUsage):
     visit_SetComp = _comprehension
     visit_GeneratorExp = _comprehension
     visit_DictComp = _comprehension
+
+
+def all_names(node: cst.CSTNode) -> set[str]:
+    """Every name ``node`` reads or binds."""
+    usage = usage_of(node)
+    return usage.loads | usage.stores
 
 
 def names_loaded_anywhere(node: cst.CSTNode) -> set[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .names import usage_of
-from .tree import Lines, ParentMap
+from .tree import Lines, ParentMap, calls_named
 
 
 class StepFunctionUnsupported(Exception):
@@ -29,18 +29,6 @@ class InlinedStep:
     function: cst.FunctionDef
     loop: cst.For
     body: list[cst.BaseStatement]  #: the loop body with the call inlined
-
-
-def _calls_of(module: cst.Module, name: str) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value == name:
-                found.append(node)
-
-    module.visit(_Calls())
-    return found
 
 
 def _simple_argument(node: cst.BaseExpression) -> bool:
@@ -66,7 +54,7 @@ def inline_step_function(module: cst.Module, parents: ParentMap, lines: Lines, f
     name = function.name.value
     if parents.enclosing_function(function) is not None or parents.in_class(function) or not isinstance(parents.parent(function), cst.Module):
         return None
-    calls = _calls_of(module, name)
+    calls = calls_named(module, name)
     if len(calls) != 1:
         return None
     call = calls[0]

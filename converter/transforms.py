@@ -297,6 +297,15 @@ class ReplaceBackward(cst.CSTTransformer):
         return updated
 
 
+def block_statements(stmt: cst.BaseStatement) -> list[cst.BaseStatement]:
+    """The body of a compound statement, its first statement taking over the statement's own
+    leading lines (comments and blank lines above it stay where they were)."""
+    inner = list(stmt.body.body)
+    if inner:
+        inner[0] = inner[0].with_changes(leading_lines=list(stmt.leading_lines) + list(inner[0].leading_lines))
+    return inner
+
+
 def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad, drop_item=None) -> list[cst.BaseStatement]:
     """Replace ``with torch.no_grad(): body`` statements by their body (Lightning does this).
 
@@ -311,10 +320,7 @@ def unwrap_no_grad(statements: list[cst.BaseStatement], is_no_grad, drop_item=No
                 kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 out.append(stmt.with_changes(items=kept))
                 continue
-            inner = list(stmt.body.body)
-            if inner:
-                inner[0] = inner[0].with_changes(leading_lines=list(stmt.leading_lines) + list(inner[0].leading_lines))
-            out.extend(inner)
+            out.extend(block_statements(stmt))
         else:
             out.append(stmt)
     return out

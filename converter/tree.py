@@ -62,6 +62,20 @@ class ParentMap(cst.CSTVisitor):
         return parent
 
 
+def calls_named(root: cst.CSTNode, name: str, methods: bool = False) -> list[cst.Call]:
+    """Calls of ``name(...)`` under ``root`` (also ``x.name(...)`` when ``methods``), in order."""
+    found: list[cst.Call] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (isinstance(func, cst.Name) and func.value == name) or (methods and isinstance(func, cst.Attribute) and func.attr.value == name):
+                found.append(node)
+
+    root.visit(_Calls())
+    return found
+
+
 def body_of(node: cst.CSTNode) -> list[cst.BaseStatement]:
     """Statements of a Module or of a compound statement's (indented) body."""
     if isinstance(node, cst.Module):
