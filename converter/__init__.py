@@ -12,6 +12,6 @@ __all__ = ["convert_source", "ConversionResult", "ConvertOptions", "Change", "No
 
 def convert_source(source: str, options: ConvertOptions | None = None, path: str | None = None) -> ConversionResult:
     """Convert the text of a PyTorch script. Never raises for bad input: see ``result.status``."""
-    from .pipeline import run_conversion
+    from .pipeline import run_conversion  # lazily: `import pl_convert.converter` stays cheap (no libcst)
 
     return run_conversion(source, options or ConvertOptions(), path)

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import click
 
+from ..sourcefile import SourceError, atomic_write_text, read_source
+from . import convert_source
+from .result import ConvertOptions, Status
+
 EXIT_OK = 0
 EXIT_NOT_CONVERTIBLE = 1
 EXIT_ERROR = 2
@@ -87,10 +91,6 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
     lines, and every point to review. Exit codes: 0 converted or nothing to do, 1 not
     convertible (nothing written), 2 usage or input error.
     """
-    from ..sourcefile import SourceError, atomic_write_text, read_source
-    from .result import ConvertOptions, Status
-    from . import convert_source
-
     modes = sum(bool(m) for m in (output, in_place, show_diff, check))
     if modes > 1:
         raise click.UsageError("use only one of --output, --in-place, --diff and --check")

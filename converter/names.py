@@ -1,11 +1,12 @@
-"""Name helpers: dotted names of expressions, import aliases, and which names a piece of code
-reads and binds. Cheap and metadata-free (no libcst scope providers)."""
+"""Which names a piece of code reads and binds, and fresh names for generated code. Cheap and
+metadata-free (no libcst scope providers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import libcst as cst
+
+from ..api_knowledge import dotted_name
+
 
 def fresh_name(name: str, taken: set[str]) -> str:
     """``name``, or ``name_2``, ``name_3``... whichever ``taken`` lacks (and record it as taken)."""
@@ -18,91 +19,11 @@ def fresh_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-LIGHTNING_MODULES = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric")
-
-
-def dotted(node: cst.BaseExpression | None) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
-
-
 def call_name(node: cst.BaseExpression) -> str | None:
     """Dotted name of the function of a call (``optim.Adam`` for ``optim.Adam(...)``)."""
     if isinstance(node, cst.Call):
-        return dotted(node.func)
+        return dotted_name(node.func)
     return None
-
-
-@dataclass
-class ImportTable:
-    """Local name -> fully qualified name, from a module's top-level and nested imports."""
-
-    aliases: dict[str, str] = field(default_factory=dict)
-    imports_lightning: bool = False
-    last_import_index: int = -1  #: index in module.body of the last top-level import statement
-
-    @classmethod
-    def from_module(cls, module: cst.Module) -> "ImportTable":
-        table = cls()
-        collector = _ImportCollector(table)
-        module.visit(collector)
-        for index, stmt in enumerate(module.body):
-            if isinstance(stmt, cst.SimpleStatementLine) and any(
-                isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-            ):
-                table.last_import_index = index
-        return table
-
-    def qualify(self, name: str | None) -> str | None:
-        """Resolve a dotted local name through the import aliases (``nn.Module`` -> ``torch.nn.Module``)."""
-        if not name:
-            return None
-        head, _, rest = name.partition(".")
-        base = self.aliases.get(head)
-        if base is None:
-            return name
-        return f"{base}.{rest}" if rest else base
-
-    def qualified_call(self, node: cst.BaseExpression) -> str | None:
-        return self.qualify(call_name(node))
-
-
-class _ImportCollector(cst.CSTVisitor):
-    def __init__(self, table: ImportTable) -> None:
-        self.table = table
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = dotted(alias.name) or ""
-            if full.split(".")[0] in ("pytorch_lightning", "lightning", "lightning_fabric"):
-                self.table.imports_lightning = True
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.table.aliases[alias.asname.name.value] = full
-            else:
-                head = full.split(".")[0]
-                self.table.aliases.setdefault(head, head)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative:
-            return
-        module = dotted(node.module) or ""
-        if module.split(".")[0] in ("pytorch_lightning", "lightning", "lightning_fabric"):
-            self.table.imports_lightning = True
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            name = dotted(alias.name) or ""
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.table.aliases[local] = f"{module}.{name}" if module else name
 
 
 class NameUsage(cst.CSTVisitor):
@@ -202,7 +123,7 @@ class NameUsage(cst.CSTVisitor):
         if node.asname is not None and isinstance(node.asname.name, cst.Name):
             self.stores.add(node.asname.name.value)
         else:
-            self.stores.add((dotted(node.name) or "").split(".")[0])
+            self.stores.add((dotted_name(node.name) or "").split(".")[0])
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:

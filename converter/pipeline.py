@@ -1,26 +1,39 @@
-"""The conversion pipeline: parse → analysis → plan → emit, as data in and data out."""
+"""The conversion pipeline, as data in and data out:
+
+parse → analysis (:mod:`.layout`, :mod:`.training`: read-only facts) → views (:mod:`.views`:
+the statement lists the planner works on) → plan (:mod:`.planner`: every decision, with the
+idioms' contributions) → emit (:mod:`.emit`: renders the plan).
+"""
 
 from __future__ import annotations
 
-import re
 import sys
 
-from .result import ConversionResult, ConvertOptions, Reason, Status
+from ..api_knowledge import ImportTable, imports_lightning_text, is_lightning_script
 from ..parsing import parse_module
 from ..sourcefile import SourceError
+from .emit import emit
+from .layout import find_layout
+from .loops import find_backward_calls
+from .planner import make_plan
+from .registry import new_idioms
+from .result import ConversionResult, ConvertOptions, Note, Reason, Status
+from .script import Script, Unsupported
+from .training import gather_facts
+from .views import present
 
-
-_LIGHTNING_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b", re.MULTILINE)
+ALREADY_LIGHTNING = "the script already uses Lightning"
+NO_BACKWARD = "no loss.backward() call: no training loop to convert"
 
 
 def run_conversion(source: str, options: ConvertOptions, path: str | None) -> ConversionResult:
     """Convert ``source``; every outcome (including bad input) is a :class:`ConversionResult`."""
     # cheap text checks first: most files of a codebase never need a tree walk
     quick = None
-    if _LIGHTNING_IMPORT.search(source):
-        quick = ConversionResult(Status.ALREADY_LIGHTNING, source, explanation="the script already uses Lightning")
+    if imports_lightning_text(source):
+        quick = ConversionResult(Status.ALREADY_LIGHTNING, source, explanation=ALREADY_LIGHTNING)
     elif "backward" not in source:
-        quick = ConversionResult(Status.NO_TRAINING_LOOP, source, explanation="no loss.backward() call: no training loop to convert")
+        quick = ConversionResult(Status.NO_TRAINING_LOOP, source, explanation=NO_BACKWARD)
     try:
         module = parse_module(source, path)
     except SourceError as exc:
@@ -39,22 +52,19 @@ def run_conversion(source: str, options: ConvertOptions, path: str | None) -> Co
 
 
 def _convert_module(module, source: str, options: ConvertOptions) -> ConversionResult:
-    from .analysis import Unsupported, analyze, find_backward_calls, uses_lightning
-    from .names import ImportTable
-
     imports = ImportTable.from_module(module)
-    if uses_lightning(module, imports):
-        return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation="the script already uses Lightning")
+    if is_lightning_script(source, imports):
+        return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation=ALREADY_LIGHTNING)
     if not find_backward_calls(module):
-        return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation="no loss.backward() call: no training loop to convert")
+        return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation=NO_BACKWARD)
     try:
-        picture = analyze(module, imports)
-        from .plan import make_plan
-
-        plan = make_plan(picture)
-        from .emit import emit
-
-        emitted = emit(plan, options)
+        idioms = new_idioms()
+        script = Script.read(module, imports)
+        for idiom in idioms:
+            idiom.refuse(script)
+        facts = gather_facts(present(find_layout(script, idioms), idioms))
+        plan = make_plan(facts, options, idioms)
+        output = emit(plan, options)
     except Unsupported as exc:
         return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(exc.line, exc.message)])
     except RecursionError:
@@ -65,12 +75,13 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
             source,
             reasons=[Reason(0, f"internal error while converting ({type(exc).__name__}: {exc}); nothing was written — please report this script")],
         )
-    explanation = "\n".join(["found:"] + [f"  {line}" for line in picture.describe()] + ["plan:"] + [f"  {line}" for line in plan.describe()])
+    explanation = "\n".join(["found:"] + [f"  {line}" for line in facts.describe()] + ["plan:"] + [f"  {line}" for line in plan.describe()])
     return ConversionResult(
         Status.CONVERTED,
         source,
-        output=emitted.code,
-        changes=emitted.changes,
-        notes=emitted.notes,
+        output=output,
+        changes=plan.changes,
+        notes=[Note(n.line, n.message) for n in plan.notes],
         explanation=explanation,
     )
+

@@ -7,6 +7,8 @@ from typing import Iterator
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from ..api_knowledge import dotted_name
+
 
 class ParentMap(cst.CSTVisitor):
     """Maps every node of a tree to its parent (libcst nodes compare by identity)."""
@@ -132,3 +134,96 @@ class Lines:
 
     def line(self, node: cst.CSTNode) -> int:
         return self.span(node)[0]
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """The source text of a node, in libcst's default layout (spaces, ``\\n``)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
+def innermost_loop(parents: ParentMap, node: cst.CSTNode) -> cst.For | cst.While | None:
+    """The nearest loop around ``node`` in its own function (None past a def/class/lambda)."""
+    for ancestor in parents.ancestors(node):
+        if isinstance(ancestor, (cst.For, cst.While)):
+            return ancestor
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return None
+    return None
+
+
+def child_of(parents: ParentMap, node: cst.CSTNode, compound: cst.CSTNode) -> cst.BaseStatement | None:
+    """The statement of ``compound``'s body that contains ``node``."""
+    previous = node
+    for ancestor in parents.ancestors(node):
+        if isinstance(ancestor, cst.IndentedBlock) and parents.parent(ancestor) is compound:
+            return previous if isinstance(previous, cst.BaseStatement) else None
+        previous = ancestor
+    return None
+
+
+def contains(node: cst.CSTNode, predicate) -> bool:
+    """Does ``node`` or anything under it satisfy ``predicate``?"""
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def on_visit(self, n):
+            nonlocal found
+            if predicate(n):
+                found = True
+            return not found
+
+    node.visit(_Finder())
+    return found
+
+
+def is_method_call(node: cst.CSTNode, method: str) -> bool:
+    """``<anything>.method(...)``."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == method
+
+
+def is_call_statement(stmt: cst.BaseStatement, receiver: str | None, method: str) -> bool:
+    """A statement line that is only ``receiver.method(...)`` (any receiver when None)."""
+    call = expr_call(stmt)
+    if call is not None and is_method_call(call, method):
+        return receiver is None or dotted_name(call.func.value) == receiver
+    return False
+
+
+def has_call(node: cst.CSTNode) -> bool:
+    """Does ``node`` contain a call (so evaluating it may have side effects)?"""
+    return contains(node, lambda n: isinstance(n, cst.Call))
+
+
+def if_chain(stmt: cst.If) -> Iterator[cst.If | cst.Else]:
+    """An ``if`` and its ``elif``/``else`` branches, in order."""
+    node: cst.If | cst.Else | None = stmt
+    while node is not None:
+        yield node
+        node = node.orelse if isinstance(node, cst.If) else None
+
+
+def module_function(module: cst.Module, name: str) -> cst.FunctionDef | None:
+    """The module-level ``def name``, if any."""
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt
+    return None
+
+
+def is_docstring(stmt: cst.CSTNode) -> bool:
+    """A statement line holding only a string literal."""
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def final_return(statements: list[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], cst.BaseExpression | None]:
+    """``statements`` without a last ``return value`` line, and that value (None: no return)."""
+    if statements and isinstance(statements[-1], cst.SimpleStatementLine) and isinstance(statements[-1].body[0], cst.Return):
+        return statements[:-1], statements[-1].body[0].value
+    return statements, None

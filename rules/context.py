@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .names import ImportTable, dotted_name
+from ..api_knowledge import ImportTable, dotted_name
 
 if TYPE_CHECKING:
     from .config import LintConfig
@@ -66,7 +66,7 @@ class FileContext:
 
     # -- names --------------------------------------------------------------------------------
     def qualname(self, node: Any) -> str | None:
-        """Canonical qualified name of a Name/Attribute expression (see :mod:`.names`)."""
+        """Canonical qualified name of a Name/Attribute expression (see :mod:`pl_convert.api_knowledge`)."""
         return self.imports.resolve(node)
 
     def call_name(self, call: Any) -> str | None:

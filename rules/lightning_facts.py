@@ -6,6 +6,7 @@ from typing import Any
 
 import libcst as cst
 
+from ..api_knowledge import DATALOADERS, SCHEDULER_MODULE
 from .cst_helpers import dict_items, is_self_method_call, iter_nodes, keyword, literal, string_value
 
 
@@ -46,7 +47,7 @@ def is_dataloader_call(ctx: Any, node: Any) -> bool:
     if not isinstance(node, cst.Call):
         return False
     qn = ctx.call_name(node)
-    if qn == "torch.utils.data.DataLoader":
+    if qn in DATALOADERS:
         return True
     return qn is None and isinstance(node.func, cst.Name) and node.func.value == "DataLoader"
 
@@ -56,7 +57,7 @@ def is_scheduler_call(ctx: Any, node: Any) -> bool:
     if not isinstance(node, cst.Call):
         return False
     qn = ctx.call_name(node) or ""
-    if qn.startswith("torch.optim.lr_scheduler."):
+    if qn.startswith(SCHEDULER_MODULE + "."):
         return True
     tail = (qn or _tail(node.func)).rsplit(".", 1)[-1]
     return tail.endswith(("LR", "Scheduler", "ReduceLROnPlateau", "Schedule")) or tail in ("LambdaLR", "OneCycleLR")

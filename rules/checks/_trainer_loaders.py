@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..cst_helpers import method_name, positional
 from ..lightning_facts import is_dataloader_call
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Rule
 
 _LOADER_HOOKS = {"train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import UNSAFE
-from ..names import dotted_name, family
+from ...api_knowledge import dotted_name, family
 from ..rule import Invalid, Rule, Valid
 
 #: module prefix rewrites between the two families

@@ -8,7 +8,7 @@ from ..cst_helpers import keyword, literal, method_name, positional
 from ..findings import SAFE
 from ..lightning_api import EVAL_LOADER_HOOKS
 from ..lightning_facts import is_dataloader_call
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 #: trainer method -> (keyword, positional index) of its evaluation loaders

@@ -7,7 +7,7 @@ import libcst as cst
 from ..cst_helpers import param_names, positional, string_value
 from ..findings import UNSAFE
 from ..lightning_facts import local_assignments
-from ..names import dotted_name
+from ...api_knowledge import DEVICE_CONSTRUCTORS, dotted_name
 from ..rule import Invalid, Rule, Valid
 
 _SELF_DEVICE = cst.Attribute(cst.Name("self"), cst.Name("device"))
@@ -130,7 +130,7 @@ class DeviceMoveInLightningModule(Rule):
         text = string_value(arg)
         if text is not None:
             return f'`.to("{text}")`' if text.startswith(("cuda", "mps", "xla")) else None
-        if isinstance(arg, cst.Call) and self.ctx.call_name(arg) == "torch.device":
+        if isinstance(arg, cst.Call) and self.ctx.call_name(arg) in DEVICE_CONSTRUCTORS:
             inner = positional(arg)
             value = string_value(inner[0].value) if inner else None
             return "`.to(torch.device(...))`" if value is None or value.startswith("cuda") else None

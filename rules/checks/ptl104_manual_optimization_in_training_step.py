@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..cst_helpers import is_self_method_call, iter_nodes
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 

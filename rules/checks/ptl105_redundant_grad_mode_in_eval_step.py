@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ...api_knowledge import NO_GRAD_CONTEXTS
 from ..cst_helpers import is_self_method_call
 from ..findings import SAFE
 from ..lightning_api import EVAL_STEPS
 from ..rule import Invalid, Rule, Valid
-
-_GRAD_OFF = ("torch.no_grad", "torch.inference_mode")
 
 
 class RedundantGradModeInEvalStep(Rule):
@@ -115,7 +114,7 @@ class RedundantGradModeInEvalStep(Rule):
         for decorator in node.decorators:
             expr = decorator.decorator
             target = expr.func if isinstance(expr, cst.Call) else expr
-            if self.ctx.qualname(target) in _GRAD_OFF:
+            if self.ctx.qualname(target) in NO_GRAD_CONTEXTS:
                 kept = [d for d in node.decorators if d is not decorator]
                 fix = self.fix(SAFE, "Remove the decorator", {node: node.with_changes(decorators=kept)})
                 self.report(decorator, f"`@{self.ctx.qualname(target)}()` on `{step}` is redundant: Lightning runs it under inference mode", fix)
@@ -128,7 +127,7 @@ class RedundantGradModeInEvalStep(Rule):
             call = item.item
             target = call.func if isinstance(call, cst.Call) else call
             qn = self.ctx.qualname(target)
-            if qn in _GRAD_OFF:
+            if qn in NO_GRAD_CONTEXTS:
                 fix = None
                 if len(node.items) == 1 and item.asname is None and isinstance(node.body, cst.IndentedBlock):
                     body = list(node.body.body)

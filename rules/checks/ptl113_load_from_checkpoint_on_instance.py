@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..cst_helpers import method_name
 from ..findings import UNSAFE
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 

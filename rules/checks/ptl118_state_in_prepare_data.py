@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 

@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..cst_helpers import UNKNOWN, keyword, kwarg, literal, method_name, with_args, without_args
 from ..findings import SAFE, UNSAFE
-from ..names import dotted_name
+from ...api_knowledge import dotted_name
 from ..rule import Invalid, Rule, Valid
 
 

@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..findings import SAFE
 from ..lightning_api import REMOVED_IMPORTS
-from ..names import canonical, dotted_name
+from ...api_knowledge import canonical, dotted_name
 from ..rule import Invalid, Rule, Valid
 
 

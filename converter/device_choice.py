@@ -3,15 +3,17 @@
 ``gpu_condition`` reads the script's device choice (``device = torch.device("cuda" if C else
 "cpu")``, ``if C: device = ...``, ``model.cuda()`` under ``if C``) into one answer: always the
 GPU (True), always the CPU (False), on the GPU exactly when condition ``C`` holds (its code), or
-unknown (None). The Trainer's accelerator and the mixed-precision lowering both follow it.
+unknown (None). The Trainer's accelerator (idiom ``devices``) and the mixed-precision lowering
+(idiom ``mixed-precision``) both follow it.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from .analysis import Picture
-from .names import dotted
+from ..api_knowledge import dotted_name
+from .facts import Facts
+from .tree import code_of
 
 def _device_kind(value: cst.BaseExpression | None) -> str | None:
     """"gpu" / "cpu" for a device expression naming one, else None."""
@@ -30,10 +32,10 @@ def _negate(test: str) -> str:
     return f"not ({test})"
 
 
-def gpu_condition(picture: Picture) -> tuple[bool | str | None, str | None]:
+def gpu_condition(facts: Facts) -> tuple[bool | str | None, str | None]:
     """(when the script trains on the GPU, a note when that cannot be told statically)."""
-    code = cst.Module([]).code_for_node
-    assigns = picture.device_assigns
+    code = code_of
+    assigns = facts.devices.assigns
     values = [stmt.body[0].value if isinstance(stmt, cst.SimpleStatementLine) else None for stmt in assigns]
     if len(assigns) == 1:
         value = values[0]
@@ -48,15 +50,15 @@ def gpu_condition(picture: Picture) -> tuple[bool | str | None, str | None]:
             return kind == "gpu", None
     elif len(assigns) == 2:
         # if COND: device = torch.device("cuda") / else: device = torch.device("cpu")
-        owner = picture.parents.block_owner(assigns[0])
-        other = picture.parents.block_owner(assigns[1])
+        owner = facts.script.parents.block_owner(assigns[0])
+        other = facts.script.parents.block_owner(assigns[1])
         if isinstance(owner, cst.If) and isinstance(other, cst.Else) and owner.orelse is other:
             first, second = _device_kind(values[0]), _device_kind(values[1])
             if first and second and first != second:
                 return (code(owner.test) if first == "gpu" else _negate(code(owner.test))), None
     if assigns:
         return None, "the device is chosen at run time here; check the Trainer's accelerator"
-    conditions = _model_cuda_conditions(picture)
+    conditions = _model_cuda_conditions(facts)
     if conditions:
         if all(c is None for c in conditions):
             return True, None
@@ -67,21 +69,7 @@ def gpu_condition(picture: Picture) -> tuple[bool | str | None, str | None]:
     return False, None
 
 
-def accelerator_argument(picture: Picture) -> tuple[str, str | None]:
-    """Trainer accelerator argument (code) matching the script's device choice, and a note."""
-    when, note = gpu_condition(picture)
-    if when is None:
-        return '"auto"', note
-    if when is True:
-        return '"gpu"', None
-    if when is False:
-        return '"cpu"', None
-    if when.startswith("not (") and when.endswith(")"):
-        return f'"cpu" if {when[5:-1]} else "gpu"', None
-    return f'"gpu" if {when} else "cpu"', None
-
-
-def _model_cuda_conditions(picture: Picture) -> list:
+def _model_cuda_conditions(facts: Facts) -> list:
     """For each ``model.cuda()`` statement: the ``if`` test it runs under (None: always)."""
     out = []
 
@@ -92,11 +80,11 @@ def _model_cuda_conditions(picture: Picture) -> list:
                 receiver = func.value
                 while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
                     receiver = receiver.func.value
-                base = dotted(receiver.func) if isinstance(receiver, cst.Call) else dotted(receiver)
-                if base in picture.model_names or base in [c for c in picture.model_classes if c]:
-                    stmt = picture.parents.statement_of(node)
-                    owner = picture.parents.block_owner(stmt) if stmt is not None else None
+                base = dotted_name(receiver.func) if isinstance(receiver, cst.Call) else dotted_name(receiver)
+                if base in facts.model_names or base in [m.class_name for m in facts.models if m.class_name]:
+                    stmt = facts.script.parents.statement_of(node)
+                    owner = facts.script.parents.block_owner(stmt) if stmt is not None else None
                     out.append(owner.test if isinstance(owner, cst.If) else None)
 
-    picture.module.visit(_Moves())
+    facts.script.module.visit(_Moves())
     return out

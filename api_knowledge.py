@@ -1,0 +1,305 @@
+"""What pl-convert knows about the torch and Lightning APIs, shared by the converter and the rules.
+
+Two things live here:
+
+* **Tables** of qualified names (optimizers, schedulers, gradient scalers, autocast, gradient
+  clipping, seeding, loggers, progress bars, data loaders, device and multi-process APIs, and
+  Lightning's import paths), each with the documentation it comes from (:data:`SOURCES`).
+* **The one name resolver**: :class:`ImportTable` maps a local name to the qualified name its
+  imports give it (``import torch.optim as o; o.SGD`` → ``torch.optim.SGD``, ``from
+  pytorch_lightning import Trainer as T; T`` → ``pl.Trainer``). The two Lightning families
+  (``pytorch_lightning`` and ``lightning.pytorch``) are mirror copies of one API, so every
+  Lightning name resolves to one canonical spelling, ``pl.<path>`` (``fabric.<path>`` for Fabric).
+
+``pl-convert lint`` imports this module for every Lightning file it looks at (a pre-commit hook
+pays that on every commit), so it holds constants and one small class only: libcst is imported
+lazily, inside the functions that read nodes, for start-up speed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: where each table below comes from
+SOURCES: dict[str, str] = {
+    "optimizers": "https://pytorch.org/docs/stable/optim.html#algorithms",
+    "schedulers": "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+    "mixed precision": "https://pytorch.org/docs/stable/amp.html",
+    "gradient clipping": "https://pytorch.org/docs/stable/generated/torch.nn.utils.clip_grad_norm_.html",
+    "grad mode": "https://pytorch.org/docs/stable/notes/autograd.html#locally-disabling-gradient-computation",
+    "seeding": "https://pytorch.org/docs/stable/notes/randomness.html",
+    "tensorboard": "https://pytorch.org/docs/stable/tensorboard.html",
+    "tqdm": "https://tqdm.github.io/docs/tqdm/",
+    "data loading": "https://pytorch.org/docs/stable/data.html",
+    "data parallel": "https://pytorch.org/docs/stable/generated/torch.nn.DataParallel.html",
+    "distributed": "https://pytorch.org/docs/stable/distributed.html",
+    "lightning imports": "https://lightning.ai/docs/pytorch/stable/upgrade/migration_guide.html",
+    "lightning trainer": "https://lightning.ai/docs/pytorch/stable/common/trainer.html",
+}
+
+# --- torch.optim ---------------------------------------------------------------------------
+OPTIMIZER_MODULE = "torch.optim"
+#: torch.optim's optimizer classes (also matched by their last name, for ``from x import *``)
+OPTIMIZER_CLASSES = frozenset(
+    {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS", "ASGD", "Rprop", "SparseAdam"}
+)
+SCHEDULER_MODULE = "torch.optim.lr_scheduler"
+PLATEAU_SCHEDULER = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+
+# --- mixed precision -----------------------------------------------------------------------
+GRAD_SCALERS = frozenset({"torch.amp.GradScaler", "torch.cuda.amp.GradScaler", "torch.GradScaler", "torch.amp.grad_scaler.GradScaler"})
+#: autocast context managers -> the device type they imply (None: their first argument says)
+AUTOCAST_CONTEXTS: dict[str, str | None] = {
+    "torch.autocast": None,
+    "torch.amp.autocast": None,
+    "torch.amp.autocast_mode.autocast": None,
+    "torch.cuda.amp.autocast": "cuda",
+    "torch.cuda.amp.autocast_mode.autocast": "cuda",
+    "torch.cpu.amp.autocast": "cpu",
+}
+FLOAT16_DTYPES = frozenset({"torch.float16", "torch.half"})
+BFLOAT16_DTYPES = frozenset({"torch.bfloat16"})
+
+# --- autograd ------------------------------------------------------------------------------
+#: context managers (and decorators) that switch gradients off
+NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+#: ``torch.set_grad_enabled(mode)``: switches gradients off when ``mode`` is False
+GRAD_MODE_SWITCH = "torch.set_grad_enabled"
+#: gradient clipping functions -> (Lightning's gradient_clip_algorithm, keywords of the limit)
+GRADIENT_CLIPPERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "torch.nn.utils.clip_grad_norm_": ("norm", ("max_norm",)),
+    "torch.nn.utils.clip_grad.clip_grad_norm_": ("norm", ("max_norm",)),
+    "torch.nn.utils.clip_grad_value_": ("value", ("clip_value",)),
+    "torch.nn.utils.clip_grad.clip_grad_value_": ("value", ("clip_value",)),
+}
+#: the prefix every clipping function above shares
+GRADIENT_CLIPPING_PREFIX = "torch.nn.utils.clip_grad"
+
+# --- seeding -------------------------------------------------------------------------------
+#: seed functions -> the generator they seed (``seed_everything`` seeds random, numpy and torch)
+SEED_FUNCTIONS: dict[str, str] = {
+    "random.seed": "random",
+    "numpy.random.seed": "numpy",
+    "torch.manual_seed": "torch",
+    "torch.random.manual_seed": "torch",
+    "torch.cuda.manual_seed": "cuda",
+    "torch.cuda.manual_seed_all": "cuda",
+}
+SEED_EVERYTHING_GENERATORS = frozenset({"random", "numpy", "torch"})
+
+# --- logging and progress ------------------------------------------------------------------
+SUMMARY_WRITERS = frozenset({"torch.utils.tensorboard.SummaryWriter", "torch.utils.tensorboard.writer.SummaryWriter", "tensorboardX.SummaryWriter"})
+#: tqdm's bars (a bare ``tqdm`` too: ``from tqdm import *``)
+PROGRESS_BARS = frozenset({"tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.trange", "tqdm.auto.trange", "tqdm"})
+
+# --- data, devices, processes --------------------------------------------------------------
+DATALOADERS = frozenset({"torch.utils.data.DataLoader"})
+DEVICE_CONSTRUCTORS = frozenset({"torch.device"})
+DATA_PARALLEL = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.data_parallel.DataParallel"})
+#: hand-written multi-process training -> the name a refusal shows
+DISTRIBUTED_CALLS: dict[str, str] = {
+    "torch.distributed.init_process_group": "torch.distributed.init_process_group",
+    "torch.nn.parallel.DistributedDataParallel": "DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel": "DistributedDataParallel",
+    "torch.utils.data.distributed.DistributedSampler": "DistributedSampler",
+    "torch.utils.data.DistributedSampler": "DistributedSampler",
+    "torch.multiprocessing.spawn": "torch.multiprocessing.spawn",
+    "torch.distributed.launch": "torch.distributed.launch",
+}
+
+# --- Lightning -----------------------------------------------------------------------------
+#: the top-level packages of Lightning (any import of one makes a file a Lightning file)
+LIGHTNING_PACKAGES = ("pytorch_lightning", "lightning", "lightning_fabric")
+#: ``--import-style`` -> (alias, import statement) of the code the converter writes
+LIGHTNING_IMPORT_STYLES: dict[str, tuple[str, str]] = {
+    "pytorch_lightning": ("pl", "import pytorch_lightning as pl"),
+    "lightning": ("L", "import lightning as L"),
+}
+_LIGHTNING_IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b", re.MULTILINE)
+_LIGHTNING_TEXT_MARKERS = ("LightningModule", "pl.Trainer", "L.Trainer")
+
+#: import prefixes -> canonical prefix (longest first)
+_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("lightning.pytorch", "pl"),
+    ("pytorch_lightning", "pl"),
+    ("lightning.fabric", "fabric"),
+    ("lightning_fabric", "fabric"),
+)
+#: names the top-level ``lightning`` package re-exports from ``lightning.pytorch``
+_LIGHTNING_TOP = {"Trainer", "LightningModule", "LightningDataModule", "Callback", "seed_everything"}
+#: other spellings of the same object -> the one everything matches
+_ALIASES = {
+    "pl.core.module.LightningModule": "pl.LightningModule",
+    "pl.core.lightning.LightningModule": "pl.LightningModule",
+    "pl.core.LightningModule": "pl.LightningModule",
+    "pl.core.datamodule.LightningDataModule": "pl.LightningDataModule",
+    "pl.core.LightningDataModule": "pl.LightningDataModule",
+    "pl.trainer.trainer.Trainer": "pl.Trainer",
+    "pl.trainer.Trainer": "pl.Trainer",
+    "pl.callbacks.callback.Callback": "pl.Callback",
+    "pl.callbacks.base.Callback": "pl.Callback",
+    "pl.callbacks.Callback": "pl.Callback",
+    "pl.callbacks.model_checkpoint.ModelCheckpoint": "pl.callbacks.ModelCheckpoint",
+    "pl.callbacks.early_stopping.EarlyStopping": "pl.callbacks.EarlyStopping",
+    "lightning.Fabric": "fabric.Fabric",
+    "torch.utils.data.dataloader.DataLoader": "torch.utils.data.DataLoader",
+}
+
+
+def canonical(qualified: str) -> str:
+    """Map a dotted import path to the one spelling tables and rules match (module docstring)."""
+    for prefix, canon in _FAMILIES:
+        if qualified == prefix or qualified.startswith(prefix + "."):
+            qualified = canon + qualified[len(prefix) :]
+            break
+    else:
+        if qualified.startswith("lightning."):
+            head = qualified.split(".", 2)[1]
+            if head in _LIGHTNING_TOP:
+                qualified = "pl." + qualified[len("lightning.") :]
+    return _ALIASES.get(qualified, qualified)
+
+
+def family(module: str) -> str | None:
+    """``"pytorch_lightning"`` or ``"lightning"`` for an import of either Lightning family."""
+    top = module.split(".", 1)[0]
+    if top in ("pytorch_lightning", "lightning_fabric"):
+        return "pytorch_lightning"
+    if top == "lightning":
+        return "lightning"
+    return None
+
+
+def imports_lightning_text(source: str) -> bool:
+    """A cheap text test, before parsing: does a line of ``source`` import Lightning?"""
+    return _LIGHTNING_IMPORT_LINE.search(source) is not None
+
+
+def is_lightning_script(source: str, imports: "ImportTable") -> bool:
+    """Does a parsed script already use Lightning: an import of it anywhere (``imports`` holds
+    every import of the file), or its names next to an import that mentions it?"""
+    if imports.mentions_family():
+        return True
+    return any(marker in source for marker in _LIGHTNING_TEXT_MARKERS) and "import" in source and (
+        "pytorch_lightning" in source or "lightning" in source
+    )
+
+
+def dotted_name(node: Any) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain of libcst nodes, else None."""
+    import libcst as cst  # lazily: this module is imported on every lint, before libcst is needed
+
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+class ImportTable:
+    """Local name -> qualified import path, built from a file's ``import`` statements.
+
+    The rules feed it each import as their one traversal meets it (:meth:`add_import`); the
+    converter reads every import of a module at once (:meth:`from_module`).
+    """
+
+    # a plain class with slots, not a dataclass: cheaper to define on every lint's start-up
+    __slots__ = ("bindings", "star_modules")
+
+    def __init__(self) -> None:
+        self.bindings: dict[str, str] = {}
+        self.star_modules: list[str] = []
+
+    @classmethod
+    def from_module(cls, module: Any) -> "ImportTable":
+        """Every import of a libcst ``Module``, nested ones included, in source order. Imports are
+        statements, so only statement blocks are walked (not expressions: much faster)."""
+        table = cls()
+        for small in _small_statements(module.body):
+            table.add_import(small)
+        return table
+
+    def add_import(self, node: Any) -> None:
+        """Record a libcst ``Import`` or ``ImportFrom`` node (anything else is ignored)."""
+        import libcst as cst  # lazily, as in dotted_name
+
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.bindings[alias.asname.name.value] = full
+                else:
+                    top = full.split(".", 1)[0]
+                    self.bindings[top] = top
+        elif isinstance(node, cst.ImportFrom):
+            if node.relative or node.module is None:
+                return
+            module = dotted_name(node.module)
+            if module is None:
+                return
+            if isinstance(node.names, cst.ImportStar):
+                self.star_modules.append(module)
+                return
+            for alias in node.names:
+                name = dotted_name(alias.name)
+                if name is None:
+                    continue
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                self.bindings[local] = f"{module}.{name}"
+
+    def qualify(self, dotted: str | None) -> str | None:
+        """The canonical qualified name of a dotted local name, or None when no import binds its
+        head (a builtin, or a name of the file's own)."""
+        if not dotted:
+            return None
+        head, _, rest = dotted.partition(".")
+        full = self.bindings.get(head)
+        if full is None:
+            for module in self.star_modules:
+                if family(module) is not None:
+                    full = f"{module}.{head}"
+                    break
+            else:
+                return None
+        return canonical(f"{full}.{rest}" if rest else full)
+
+    def resolve(self, node: Any) -> str | None:
+        """The canonical qualified name of a Name/Attribute expression, or None if unknown."""
+        return self.qualify(dotted_name(node))
+
+    def mentions_family(self) -> set[str]:
+        """The Lightning import families this file uses."""
+        families = {family(v) for v in self.bindings.values()} | {family(m) for m in self.star_modules}
+        families.discard(None)
+        return families  # type: ignore[return-value]
+
+
+def _small_statements(statements: Any):
+    """Every small statement (``import x``, ``a = 1``...) of a block and the blocks inside it, in
+    source order."""
+    import libcst as cst  # lazily, as in dotted_name
+
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        parts = [stmt, *getattr(stmt, "cases", ()), *getattr(stmt, "handlers", ())]
+        orelse = getattr(stmt, "orelse", None)
+        while orelse is not None:  # elif chains, else
+            parts.append(orelse)
+            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+        parts.append(getattr(stmt, "finalbody", None))
+        for part in parts:
+            body = getattr(part, "body", None)
+            if isinstance(body, cst.IndentedBlock):
+                yield from _small_statements(body.body)
+            elif isinstance(body, cst.SimpleStatementSuite):
+                yield from body.body

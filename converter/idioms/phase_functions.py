@@ -1,0 +1,51 @@
+"""``def train(model, loader, ...)`` / ``def test(...)`` called from the epoch loop → inlined into
+the LightningModule's hooks."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..idiom import Idiom
+from ..plan import HookSource, Plan
+from ..transforms import substitute_names
+
+
+class PhaseFunctions(Idiom):
+    """Training, evaluation and test loops written as functions (``train(args, model, device,
+    train_loader, optimizer, epoch)``, ``test(model, device, test_loader)``), each called once.
+
+    ## Becomes
+
+    Their statements go into the hooks with the parameters replaced by the call's arguments
+    (``train_loader`` where the function says ``loader``); a returned value goes to what the
+    caller assigned it to (``val_acc = validate(...)``); a call inside an expression
+    (``print(epoch, train(...))``) reads ``train_result``. A function nothing calls any more is
+    removed (a step function inlined into the batch loop too).
+
+    ## Refuses
+
+    A function called more than once, with ``*args``/``**kwargs``, that reassigns a parameter,
+    that ``return``s from inside its loop, or whose batch loop is nested in another block.
+
+    ## Why
+
+    Lightning calls the hooks itself; the functions' loops become ``training_step`` /
+    ``validation_step`` / ``test_step``. Substituting the arguments keeps every name meaning
+    what it meant at the call.
+    """
+
+    name = "phase-functions"
+    title = "train(...) / test(...) functions called from the epoch loop → inlined into the hooks"
+    fixtures = ("function_style", "train_one_epoch", "average_meter", "train_step_function")
+    order = 15
+    rewrite_order = 20
+
+    def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:
+        if source.phase is not None and source.phase.bindings:
+            return substitute_names(statements, source.phase.bindings)
+        return statements
+
+    def prune(self, plan: Plan, still_read: set[str]) -> None:
+        for function in plan.facts.inlined_functions():
+            if not plan.is_removed(function) and function.name.value not in still_read:
+                plan.remove(function, f"def {function.name.value}(...) → inlined into the LightningModule")

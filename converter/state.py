@@ -1,0 +1,196 @@
+"""Names that cross hooks: each name a hook assigns lives on in the scope (``global`` /
+``nonlocal``), on the module (``self.<name>``), or as a local of its hook; and the loaders, which
+``trainer.fit``/``test`` read where the loop was, must be defined there."""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from .facts import Facts
+from .names import NameUsage, param_names, usage_of
+from .plan import Declaration, Plan
+from .script import Unsupported
+from .transforms import RenameToSelf, apply
+from .tree import code_of, contains
+
+#: attributes a LightningModule already has: hook state must not shadow them
+RESERVED_ATTRIBUTES = {
+    "device", "dtype", "trainer", "logger", "loggers", "log", "log_dict", "global_step", "current_epoch",
+    "training", "train", "eval", "hparams", "model", "optimizers", "lr_schedulers", "forward", "parameters",
+    "automatic_optimization", "example_input_array", "precision", "fabric", "on_gpu", "state_dict", "to", "cuda",
+    "cpu", "half", "float", "double", "zero_grad", "modules", "children", "buffers", "apply", "type", "name",
+}
+
+
+def share_state(plan: Plan) -> None:
+    """Decide how each name assigned in a hook is shared, and rename module state to ``self.x``.
+
+    A name that the surrounding scope binds or reads keeps living there (``global`` /
+    ``nonlocal`` in the hooks that assign it); a name used by several hooks (or read before it
+    is assigned in a hook, like an accumulator) becomes module state ``self.<name>``; anything
+    else stays a local of its hook.
+    """
+    facts = plan.facts
+    usages: dict[str, NameUsage] = {name: usage_of(*hook.statements) for name, hook in plan.hooks.items() if hook.statements}
+    before, after, called_free = _scope_flow(facts)
+    scope_globals = _declared_globals(facts.scope) if isinstance(facts.scope, cst.FunctionDef) else set()
+    stored_anywhere = set().union(*(u.stores for u in usages.values())) if usages else set()
+    step_names = {name for hook in plan.hooks.values() for name in (hook.batch_param, hook.index_param) if name}
+    reserved_names = {"self", "batch", "batch_idx"} | step_names
+    in_function = isinstance(facts.scope, cst.FunctionDef)
+    for name in sorted(stored_anywhere - reserved_names):
+        storing = [h for h, u in usages.items() if name in u.stores]
+        reading = [h for h, u in usages.items() if name in u.loads]
+        read_first = any(name in u.first_load_before_store for u in usages.values())
+        bound_outside = name in before.stores or name in scope_globals
+        flows_in = read_first and bound_outside
+        flows_out = name in after.first_load_before_store or name in called_free
+        if flows_in or flows_out:
+            keyword = "nonlocal" if in_function and name not in scope_globals else "global"
+            for hook in storing:
+                plan.hooks[hook].declarations.append(Declaration(keyword, name))
+            if keyword == "nonlocal" and name not in before.stores and name not in after.stores:
+                plan.bindings_needed.append(name)
+            continue
+        crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
+        if crosses:
+            plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
+    if plan.self_state:
+        renamer = RenameToSelf(plan.self_state)
+        for hook in plan.hooks.values():
+            hook.statements = apply(renamer, hook.statements)
+
+
+def check_loaders_visible(facts: Facts) -> None:
+    """The loaders go to ``trainer.fit``/``test``: every name they use must exist there."""
+    visible = set(dir(builtins)) | _scope_usage(facts).stores
+    if isinstance(facts.scope, cst.FunctionDef):
+        visible |= usage_of(*facts.script.module.body).stores | set(param_names(facts.scope.params))
+    for label, phase in (("training", facts.train), ("validation", facts.val), ("test", facts.test)):
+        if phase is None:
+            continue
+        missing = sorted(usage_of(cst.Module([cst.SimpleStatementLine([cst.Expr(phase.loader)])])).loads - visible)
+        if missing:
+            raise Unsupported(
+                facts.script.line(phase.loop),
+                f"the {label} data loader `{code_of(phase.loader)}` is built inside the loop ({', '.join(missing)} is not defined outside it); "
+                "create it once before training",
+            )
+
+
+def _scope_statements(facts: Facts) -> tuple[list[cst.BaseStatement], set[cst.CSTNode], set[cst.CSTNode]]:
+    """The statements of the loop's scope, the converted ones (region, test loop) and the
+    functions the conversion inlines."""
+    scope = facts.scope
+    converted = {facts.region} | ({facts.test.holder} if facts.test is not None else set())
+    statements = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(facts.script.module.body)
+    return statements, converted, set(facts.inlined_functions())
+
+
+def _scope_flow(facts: Facts) -> tuple[NameUsage, NameUsage, set[str]]:
+    """Name usage of the loop's scope before and after the converted region.
+
+    Also the free names of the module's (non-inlined) functions when the scope is the module:
+    those functions may read a global that the loop assigns.
+    """
+    statements, converted, inlined = _scope_statements(facts)
+    test_holder = facts.test.holder if facts.test is not None else None
+    before, after = NameUsage(), NameUsage()
+    called_free: set[str] = set()
+    current = before
+    seen_region = False
+    for stmt in _flatten_without(statements, set(), stop=converted):
+        if stmt is facts.region:
+            current = after
+            seen_region = True
+            continue
+        if stmt is test_holder:
+            # what the script sets up between training and the test loop flows into the test hooks
+            before.stores |= after.stores if seen_region else set()
+            continue
+        if stmt in inlined:
+            continue
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and not isinstance(facts.scope, cst.FunctionDef):
+            called_free |= usage_of(stmt).loads
+        stmt.visit(current)
+    return before, after, called_free
+
+
+def _scope_usage(facts: Facts) -> NameUsage:
+    """Names the scope of the loop binds and reads outside the converted statements."""
+    statements, converted, inlined = _scope_statements(facts)
+    usage = NameUsage()
+    for stmt in _flatten_without(statements, converted):
+        if stmt not in inlined:
+            stmt.visit(usage)
+    return usage
+
+
+def _declared_globals(function: cst.FunctionDef) -> set[str]:
+    names: set[str] = set()
+
+    class _Globals(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return node is function
+
+        def visit_ClassDef(self, node):
+            return False
+
+        def visit_Global(self, node: cst.Global):
+            names.update(item.name.value for item in node.names)
+
+    function.visit(_Globals())
+    return names
+
+
+def _flatten_without(statements, skip, stop=frozenset()):
+    """Statements of a block in order, descending into compound statements that hold a skipped
+    (or ``stop``) statement; skipped ones are left out, ``stop`` ones are yielded as markers."""
+    for stmt in statements:
+        if stmt in skip:
+            continue
+        if stmt in stop:
+            yield stmt
+            continue
+        targets = set(skip) | set(stop)
+        if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and contains(stmt, lambda n: n in targets):
+            # visit the header parts and the children separately
+            header = _header_usage_node(stmt)
+            if header is not None:
+                yield header
+            for block in _blocks(stmt):
+                yield from _flatten_without(list(block.body), skip, stop)
+        else:
+            yield stmt
+
+
+def _header_usage_node(stmt):
+    if isinstance(stmt, cst.If):
+        return cst.SimpleStatementLine([cst.Expr(stmt.test)])
+    if isinstance(stmt, cst.For):
+        return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(stmt.target)], stmt.iter)])
+    if isinstance(stmt, cst.While):
+        return cst.SimpleStatementLine([cst.Expr(stmt.test)])
+    if isinstance(stmt, cst.With):
+        return cst.SimpleStatementLine([cst.Expr(cst.Tuple([cst.Element(i.item) for i in stmt.items]))])
+    return None
+
+
+def _blocks(stmt):
+    out = []
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        out.append(body)
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        if isinstance(orelse.body, cst.IndentedBlock):
+            out.append(orelse.body)
+        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    for handler in getattr(stmt, "handlers", ()) or ():
+        out.append(handler.body)
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        out.append(final.body)
+    return out
