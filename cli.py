@@ -1,7 +1,7 @@
 """The ``pl-convert`` command line.
 
 ``pl-convert SCRIPT.py`` converts a script (the default command); ``lint``, ``rules``, ``rule``,
-``migrate`` and ``verify`` are subcommands. Each subcommand lives in the module that owns its
+``conversions``, ``conversion``, ``migrate`` and ``verify`` are subcommands. Each subcommand lives in the module that owns its
 feature and is imported only when it is used, so that ``pl-convert lint one_file.py`` (a
 pre-commit hook, on every commit) pays for nothing it does not run.
 """
@@ -21,6 +21,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("rules.command", "lint"),
     "rules": ("rules.command", "rules_table"),
     "rule": ("rules.command", "rule_doc"),
+    "conversions": ("converter.command", "conversions_table"),
+    "conversion": ("converter.command", "conversion_doc"),
     "verify": ("verify.command", "verify"),
     "migrate": ("migrate.command", "migrate"),
 }
@@ -63,6 +65,8 @@ class LazyGroup(click.Group):
             ("lint", "Check Lightning code for best-practice and 1.x → 2.x problems."),
             ("rules", "List every lint rule."),
             ("rule", "Show one rule's documentation."),
+            ("conversions", "List every conversion idiom (what each torch pattern becomes)."),
+            ("conversion", "Show one conversion idiom's documentation."),
             ("migrate", "Migrate a whole codebase, with a report."),
             ("verify", "Train original and converted on MNIST and compare the results."),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import click
 
 from ..sourcefile import SourceError, atomic_write_text, read_source
 from . import convert_source
+from .docs import idiom_markdown
+from .registry import all_idioms, idiom_by_name
 from .result import ConvertOptions, Status
 
 EXIT_OK = 0
@@ -172,3 +175,54 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
         if not quiet:
             _report(console, result, name, str(target), "Converted")
     sys.exit(exit_code)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "markdown")), default="text", show_default=True)
+def conversions_table(fmt):
+    """List every conversion idiom (name, what it becomes, fixtures)."""
+    idioms = sorted(all_idioms(), key=lambda idiom: idiom.name)
+    if fmt == "json":
+        data = [{"name": i.name, "title": i.title, "fixtures": list(i.fixtures), "module": i.__module__.rsplit(".", 1)[-1]} for i in idioms]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    rows = [(i.name, i.title, ", ".join(i.fixtures)) for i in idioms]
+    header = ("Idiom", "What it becomes", "Fixtures")
+    if fmt == "markdown":
+        click.echo("| " + " | ".join(header) + " |")
+        click.echo("| " + " | ".join("---" for _ in header) + " |")
+        for row in rows:
+            click.echo("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        return
+    if sys.stdout.isatty():
+        from rich.console import Console  # lazily, as everywhere in the CLI
+        from rich.table import Table
+
+        table = Table(*header, title=f"pl-convert conversions ({len(rows)})")
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    width = max(len(row[0]) for row in rows)
+    for name, title, fixtures in rows:
+        click.echo(f"{name.ljust(width)}  {title}  [{fixtures}]")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("name")
+def conversion_doc(name):
+    """Show one conversion idiom's documentation (e.g. gradient-clipping)."""
+    idiom = idiom_by_name(name)
+    if idiom is None:
+        close = difflib.get_close_matches(name, [i.name for i in all_idioms()], n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; see `pl-convert conversions`"
+        click.echo(f"pl-convert: error: unknown conversion {name!r}{hint}", err=True)
+        raise click.exceptions.Exit(EXIT_ERROR)
+    text = idiom_markdown(idiom)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        click.echo(text, nl=False)

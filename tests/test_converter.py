@@ -376,3 +376,32 @@ def test_step_functions_that_cannot_be_inlined_are_refused(change, reason) -> No
     _, result = convert(STEP_FUNCTION.replace(*change))
     assert result.status is Status.NOT_CONVERTIBLE
     assert reason in result.reasons[0].message
+
+
+def test_scheduler_stepped_before_the_batch_loop_stays_in_its_place() -> None:
+    """Lightning steps a configured scheduler at the end of the epoch: one stepped at the start
+    keeps its own call (configuring it as well stepped it twice per epoch)."""
+    body = CANONICAL.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n",
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
+    ).replace("    model.train()\n", "    model.train()\n    scheduler.step()\n")
+    out = ok(body)
+    assert out.count("scheduler.step()") == 1
+    assert "def on_train_epoch_start(self):\n        scheduler.step()" in out
+    assert '"lr_scheduler"' not in out and "        return optimizer\n" in out
+
+
+def test_comments_above_seeding_are_written_once() -> None:
+    seeded = "import random\nimport numpy as np\n\n# seed every generator\nrandom.seed(0)\nnp.random.seed(0)\ntorch.manual_seed(0)\n"
+    out = ok(seeded + CANONICAL)
+    assert out.count("# seed every generator") == 1
+    assert "# seed every generator\npl.seed_everything(0)\n" in out
+
+
+def test_review_markers_option_leaves_the_comments_out() -> None:
+    body = CANONICAL.replace("        optimizer.step()\n", "        print(model.weight.grad)\n        optimizer.step()\n")
+    marked = ok(body)
+    assert "# pl-convert: review — manual optimization" in marked
+    source, result = convert(body, review_markers=False)
+    assert "pl-convert: review" not in result.output
+    assert result.notes and result.notes[0].message.startswith("manual optimization")
