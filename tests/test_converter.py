@@ -405,3 +405,14 @@ def test_review_markers_option_leaves_the_comments_out() -> None:
     source, result = convert(body, review_markers=False)
     assert "pl-convert: review" not in result.output
     assert result.notes and result.notes[0].message.startswith("manual optimization")
+
+
+def test_dataloader_worker_counts_are_kept_and_the_report_says_why() -> None:
+    source, result = convert(CANONICAL)
+    assert "DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True)" in result.output  # unchanged
+    notes = [n for n in result.notes if "num_workers" in n.message]
+    assert len(notes) == 1 and notes[0].line == 8  # the training loader's line
+    assert "`loader`: not set, so 0" in notes[0].message and "seed" in notes[0].message and "PTL301" in notes[0].message
+    assert "num_workers" not in result.output  # a note for the report, not a comment
+    source, result = convert("loader4 = DataLoader(TensorDataset(X, y), batch_size=16, num_workers=4)\n" + CANONICAL.replace("in loader:", "in loader4:"))
+    assert not [n for n in result.notes if "num_workers" in n.message]
