@@ -7,7 +7,8 @@ import libcst as cst
 
 from ..api_knowledge import DEVICE_CONSTRUCTORS, OPTIMIZER_CLASSES, OPTIMIZER_MODULE, SCHEDULER_MODULE, dotted_name
 from .facts import DeviceFacts, Facts, Layout, ModelFact, OptimizerFact, Phase, SchedulerFact
-from .names import call_name
+from .functions import bind_arguments, single_call_site
+from .names import call_name, param_names
 from .script import Script, Unsupported
 from .tree import code_of, expr_call
 
@@ -15,10 +16,11 @@ from .tree import code_of, expr_call
 def gather_facts(layout: Layout) -> Facts:
     """The layout (with its views built) and what trains."""
     script = layout.script
-    optimizers = find_optimizers(layout)
+    caller = Caller.of(layout)
+    optimizers = find_optimizers(layout, caller)
     epoch = layout.epoch
-    schedulers = find_schedulers(script, layout.train, epoch.pre + epoch.mid + epoch.post if epoch else [])
-    models = [_model(script, layout.scope, name) for name in _model_names(script, optimizers)]
+    schedulers = find_schedulers(script, layout.train, epoch.pre + epoch.mid + epoch.post if epoch else [], caller)
+    models = [_model(caller, name) for name in _model_names(script, optimizers, caller)]
     fields = {name: getattr(layout, name) for name in Layout.__dataclass_fields__}
     return Facts(**fields, optimizers=optimizers, schedulers=schedulers, models=models, devices=_device_handling(script, layout.scope))
 
@@ -32,6 +34,44 @@ def single_assignment(script: Script, scope, name: str) -> tuple[cst.BaseStateme
     """The one ``name = value`` statement of the scope (else of the module), if there is one."""
     found = assignments(script, scope, name)
     return found[0] if len(found) == 1 else None
+
+
+class Caller:
+    """Where the loop's scope gets its objects: its own assignments, or — for a training in a
+    function such as ``train_model(model, criterion, optimizer, scheduler)`` called once — the
+    arguments of that call, assigned where the call is."""
+
+    def __init__(self, script: Script, scope, bindings: dict[str, cst.BaseExpression], caller_scope) -> None:
+        self.script, self.scope, self.bindings, self.caller_scope = script, scope, bindings, caller_scope
+
+    @classmethod
+    def of(cls, layout: Layout) -> "Caller":
+        script, scope = layout.script, layout.scope
+        if isinstance(scope, cst.FunctionDef) and param_names(scope.params):
+            site = single_call_site(script, scope)
+            if site is not None:
+                try:
+                    bindings = bind_arguments(script, scope, site[1])
+                except Unsupported:  # a function whose parameters cannot stand for the arguments
+                    bindings = {}
+                return cls(script, scope, bindings, script.parents.enclosing_function(site[0]) or script.module)
+        return cls(script, scope, {}, script.module)
+
+    def assignments(self, name: str) -> list[tuple[cst.BaseStatement, cst.BaseExpression]]:
+        """``name = value`` for a name of the scope (through the call for a parameter)."""
+        found = assignments(self.script, self.scope, name)
+        outer = self.outer_name(name)
+        if not found and outer is not None:
+            found = assignments(self.script, self.caller_scope, outer)
+        return found
+
+    def outer_name(self, name: str) -> str | None:
+        """The caller's name for parameter ``name`` (None: not a parameter passed a name)."""
+        return dotted_name(self.bindings[name]) if name in self.bindings else None
+
+    def local_name(self, outer: str) -> str:
+        """The scope's name for the caller's ``outer`` (the parameter it is passed as)."""
+        return next((param for param, value in self.bindings.items() if dotted_name(value) == outer), outer)
 
 
 def _assignments(scope_nodes: list[cst.CSTNode], name: str) -> list[tuple[cst.BaseStatement, cst.BaseExpression]]:
@@ -66,7 +106,7 @@ def _scope_nodes(module: cst.Module, scope) -> list[cst.CSTNode]:
     return list(module.body)
 
 
-def find_optimizers(layout: Layout) -> list[OptimizerFact]:
+def find_optimizers(layout: Layout, caller: Caller) -> list[OptimizerFact]:
     """The optimizers the batch loop steps (``opt.step()``, ``scaler.step(opt)``), where created."""
     script, phase, scope = layout.script, layout.train, layout.scope
     line = script.line
@@ -98,7 +138,7 @@ def find_optimizers(layout: Layout) -> list[OptimizerFact]:
         name = phase.resolve_name(local)
         if "." in name:
             raise Unsupported(line(phase.loop), f"the optimizer {name} is an attribute; only plain variables are supported")
-        calls = [(s, v) for s, v in assignments(script, scope, name) if isinstance(v, cst.Call)]
+        calls = [(s, v) for s, v in caller.assignments(name) if isinstance(v, cst.Call)]
         qualified = [(s, v, script.qualified_call(v) or "") for s, v in calls]
         if any(q[2].startswith(SCHEDULER_MODULE + ".") for q in qualified):
             continue
@@ -116,7 +156,7 @@ def find_optimizers(layout: Layout) -> list[OptimizerFact]:
     return facts
 
 
-def find_schedulers(script: Script, phase: Phase, epoch_statements: list[cst.BaseStatement]) -> list[SchedulerFact]:
+def find_schedulers(script: Script, phase: Phase, epoch_statements: list[cst.BaseStatement], caller: Caller) -> list[SchedulerFact]:
     """Every scheduler of the script, and where it is stepped: in the batch loop ("batch"), in
     the epoch loop ("epoch"), or elsewhere ("other")."""
     facts: list[SchedulerFact] = []
@@ -144,8 +184,9 @@ def find_schedulers(script: Script, phase: Phase, epoch_statements: list[cst.Bas
             call = expr_call(stmt)
             if call is not None and isinstance(call.func, cst.Attribute) and call.func.attr.value == "step":
                 name = phase.resolve_name(dotted_name(call.func.value) or "")
-                if name in assigned:
-                    yield name, stmt, where, (call.args[0].value if call.args else None)
+                outer = name if name in assigned else caller.outer_name(name)
+                if outer in assigned:
+                    yield outer, stmt, where, (call.args[0].value if call.args else None)
 
     seen = {}
     for item in step_calls(phase.body, "batch"):
@@ -155,13 +196,13 @@ def find_schedulers(script: Script, phase: Phase, epoch_statements: list[cst.Bas
     for name, (stmt, qualname) in assigned.items():
         if name in seen:
             _, step_stmt, where, arg = seen[name]
-            facts.append(SchedulerFact(name, stmt, qualname, step_stmt, where, arg))
+            facts.append(SchedulerFact(caller.local_name(name), stmt, qualname, step_stmt, where, arg))
         else:
             facts.append(SchedulerFact(name, stmt, qualname, None, "other", None))
     return facts
 
 
-def _model_names(script: Script, optimizers: list[OptimizerFact]) -> list[str]:
+def _model_names(script: Script, optimizers: list[OptimizerFact], caller: Caller) -> list[str]:
     names: list[str] = []
 
     class _Params(cst.CSTVisitor):
@@ -174,14 +215,14 @@ def _model_names(script: Script, optimizers: list[OptimizerFact]) -> list[str]:
 
     for opt in optimizers:
         opt.call.visit(_Params())
-    unique = list(dict.fromkeys(names))
+    unique = list(dict.fromkeys(caller.local_name(name) for name in names))
     if not unique:
         raise Unsupported(script.line(optimizers[0].assign), "the optimizer is not built from model.parameters(); cannot tell which model is trained")
     return unique
 
 
-def _model(script: Script, scope, name: str) -> ModelFact:
-    found = assignments(script, scope, name)
+def _model(caller: Caller, name: str) -> ModelFact:
+    found = caller.assignments(name)
     if not found:
         return ModelFact(name, None, None)
     stmt, call = found[0]

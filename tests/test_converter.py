@@ -416,3 +416,33 @@ def test_dataloader_worker_counts_are_kept_and_the_report_says_why() -> None:
     assert "num_workers" not in result.output  # a note for the report, not a comment
     source, result = convert("loader4 = DataLoader(TensorDataset(X, y), batch_size=16, num_workers=4)\n" + CANONICAL.replace("in loader:", "in loader4:"))
     assert not [n for n in result.notes if "num_workers" in n.message]
+
+
+def test_training_function_gets_its_objects_from_its_one_call() -> None:
+    """``train_model(model, criterion, optimizer, scheduler, num_epochs)`` (the transfer-learning
+    tutorial's shape): the parameters stand for the arguments of the one call."""
+    body = """\
+    def train_model(model, criterion, optimizer, scheduler, num_epochs=3):
+        for epoch in range(num_epochs):
+            for x, t in loader:
+                optimizer.zero_grad()
+                loss = criterion(model(x), t)
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+        return model
+
+
+    model_ft = nn.Linear(4, 2)
+    optimizer_ft = torch.optim.SGD(model_ft.parameters(), lr=0.1)
+    exp_lr_scheduler = torch.optim.lr_scheduler.StepLR(optimizer_ft, step_size=1)
+    model_ft = train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler, num_epochs=3)
+    """
+    out = ok(body)
+    assert "    class LitLinear(pl.LightningModule):" in out  # named after the argument's class
+    assert "loss = criterion(self.model(x), t)" in out
+    assert '{"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}' in out
+    assert "    lit_model = LitLinear(model)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
+    # called twice: the parameters stand for different objects, so nothing is known
+    source, twice = convert(body + "train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler)\n")
+    assert twice.status is Status.NOT_CONVERTIBLE and "cannot find where the optimizer 'optimizer' is created" in twice.reasons[0].message

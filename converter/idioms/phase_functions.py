@@ -20,12 +20,16 @@ class PhaseFunctions(Idiom):
     (``train_loader`` where the function says ``loader``); a returned value goes to what the
     caller assigned it to (``val_acc = validate(...)``); a call inside an expression
     (``print(epoch, train(...))``) reads ``train_result``. A function nothing calls any more is
-    removed (a step function inlined into the batch loop too).
+    removed (a step function inlined into the batch loop too). When the whole training is in a
+    function called once (``train_model(model, criterion, optimizer, scheduler, num_epochs)``),
+    the LightningModule is built inside it and its parameters stand for that call's arguments:
+    the model and optimizer it was given are the ones trained and configured.
 
     ## Refuses
 
     A function called more than once, with ``*args``/``**kwargs``, that reassigns a parameter,
-    that ``return``s from inside its loop, or whose batch loop is nested in another block.
+    that ``return``s from inside its loop, or whose batch loop is nested in another block (for
+    a training function called twice, the optimizer it steps cannot be told).
 
     ## Why
 
