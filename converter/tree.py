@@ -119,6 +119,13 @@ class Lines:
     def __init__(self, module: cst.Module) -> None:
         self._module = module
         self._positions = None
+        self._origins: dict[cst.CSTNode, cst.CSTNode] = {}
+
+    def remember(self, built: cst.CSTNode, original: cst.CSTNode) -> cst.CSTNode:
+        """``built`` (a node a view made from ``original``) stands at ``original``'s lines."""
+        if built is not original:
+            self._origins[built] = self._origins.get(original, original)
+        return built
 
     def _ensure(self):
         if self._positions is None:
@@ -127,7 +134,7 @@ class Lines:
         return self._positions
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        pos = self._ensure().get(node)
+        pos = self._ensure().get(self._origins.get(node, node))
         if pos is None:
             return (0, 0)
         return (pos.start.line, pos.end.line)
