@@ -42,6 +42,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
     if lowering is not None:
         plan.trainer_args.extend(lowering.trainer_args)
         plan.changes.extend(lowering.changes)
+    plan.change(facts.train.loop, "batch loop → training_step" + (" (manual optimization)" if choice.mode is Mode.MANUAL else ""))
     if choice.mode is Mode.AUTOMATIC:
         plan.dropped_in_loop.extend(choice.optimization_calls)
     for idiom in idioms:
@@ -65,7 +66,6 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         plan.change(None, absorbed.change)
     for idiom in idioms:
         idiom.contribute(plan)
-    plan.change(facts.train.loop, "batch loop → training_step" + (" (manual optimization)" if choice.mode is Mode.MANUAL else ""))
 
     preview = _Preview(plan)
     for idiom in idioms:

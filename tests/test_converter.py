@@ -446,3 +446,52 @@ def test_training_function_gets_its_objects_from_its_one_call() -> None:
     # called twice: the parameters stand for different objects, so nothing is known
     source, twice = convert(body + "train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler)\n")
     assert twice.status is Status.NOT_CONVERTIBLE and "cannot find where the optimizer 'optimizer' is created" in twice.reasons[0].message
+
+
+PHASES = """\
+loaders = {"train": loader, "val": val_loader}
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+best = 0.0
+for epoch in range(2):
+    for phase in ["train", "val"]:
+        model.train() if phase == "train" else model.eval()
+        total = 0.0
+        for x, t in loaders[phase]:
+            optimizer.zero_grad()
+            with torch.set_grad_enabled(phase == "train"):
+                loss = F.cross_entropy(model(x), t)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+            total += loss.item()
+        if phase != "train" and total > best:
+            best = total
+print(best)
+"""
+
+
+def test_phase_loop_becomes_training_and_validation_steps() -> None:
+    out = ok(PHASES)
+    assert "trainer.fit(lit_model, train_dataloaders=loaders[\"train\"], val_dataloaders=loaders[\"val\"])" in out
+    step = "(self, batch, batch_idx):\n        x, t = batch\n        self.loss = F.cross_entropy(self.model(x), t)\n        self.total += self.loss.item()\n"
+    assert "def training_step" + step in out and "def validation_step" + step in out
+    assert "def on_train_epoch_start(self):\n        self.total = 0.0" in out and "def on_validation_epoch_start(self):\n        self.total = 0.0" in out
+    assert "if self.total > best:" in out  # the phase's part of the condition is decided
+    assert "phase" not in out.split("class LitLinear")[1].split("lit_model =")[0]
+    assert "set_grad_enabled" not in out and "zero_grad" not in out and ".eval()" not in out
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (('["train", "val"]', '["val", "train"]'), "only a training phase (the one that calls backward()) followed by one evaluation phase"),
+        (('["train", "val"]', '["train", "val", "test"]'), "the phase loop runs 'train', 'val', 'test'"),
+        (("        total = 0.0\n", "        total = 0.0\n        if phase == 'val' and epoch % 2:\n            continue\n"), "has an `else:` clause or a `break`/`continue` of its own"),
+        (("for epoch in range(2):\n    for phase", "if True:\n    for phase"), "phase loop is not directly in a `for epoch in range(...)` loop"),
+    ],
+)
+def test_phase_loops_that_cannot_be_specialised_are_refused(change, reason) -> None:
+    source, result = convert(PHASES.replace(*change))
+    assert result.status is Status.NOT_CONVERTIBLE
+    assert reason in result.reasons[0].message and result.reasons[0].line > 0

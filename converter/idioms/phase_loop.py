@@ -117,12 +117,14 @@ class PhaseLoop(Idiom):
         def specialise(phase: Phase, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
             return _Specialiser(script, var, phase.bindings[var].evaluated_value).block(statements)
 
+        # the training phase's statements after its loop run at the epoch's level: the phase is known there
+        mid = specialise(train, epoch.mid)
+        mid = [script.lines.remember(new, old) for new, old in zip(substitute_names(mid, train.bindings), mid)]
         return dataclasses.replace(
             layout,
             train=dataclasses.replace(train, body=specialise(train, train.body), pre=specialise(train, train.pre)),
             val=dataclasses.replace(val, body=specialise(val, val.body), pre=specialise(val, val.pre), post=specialise(val, val.post)),
-            # the training phase's statements after its loop run at the epoch's level: the phase is known there
-            epoch=dataclasses.replace(epoch, mid=substitute_names(specialise(train, epoch.mid), train.bindings)),
+            epoch=dataclasses.replace(epoch, mid=mid),
         )
 
 
