@@ -29,6 +29,7 @@ SOURCES: dict[str, str] = {
     "gradient clipping": "https://pytorch.org/docs/stable/generated/torch.nn.utils.clip_grad_norm_.html",
     "grad mode": "https://pytorch.org/docs/stable/notes/autograd.html#locally-disabling-gradient-computation",
     "seeding": "https://pytorch.org/docs/stable/notes/randomness.html",
+    "saving": "https://pytorch.org/tutorials/beginner/saving_loading_models.html",
     "tensorboard": "https://pytorch.org/docs/stable/tensorboard.html",
     "tqdm": "https://tqdm.github.io/docs/tqdm/",
     "data loading": "https://pytorch.org/docs/stable/data.html",
@@ -62,6 +63,9 @@ FLOAT16_DTYPES = frozenset({"torch.float16", "torch.half"})
 BFLOAT16_DTYPES = frozenset({"torch.bfloat16"})
 
 # --- autograd ------------------------------------------------------------------------------
+#: ``backward`` as a function (``loss.backward()`` is the method); the bare spelling is
+#: ``from torch import autograd``
+BACKWARD_FUNCTIONS = frozenset({"torch.autograd.backward", "autograd.backward"})
 #: context managers (and decorators) that switch gradients off
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 #: ``torch.set_grad_enabled(mode)``: switches gradients off when ``mode`` is False
@@ -75,6 +79,9 @@ GRADIENT_CLIPPERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: the prefix every clipping function above shares
 GRADIENT_CLIPPING_PREFIX = "torch.nn.utils.clip_grad"
+
+#: saving a state_dict (a checkpoint of the script's own)
+CHECKPOINT_SAVE = "torch.save"
 
 # --- seeding -------------------------------------------------------------------------------
 #: seed functions -> the generator they seed (``seed_everything`` seeds random, numpy and torch)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from ..sourcefile import SourceError, atomic_write_text, read_source
 from . import convert_source
 from .docs import idiom_markdown
@@ -81,7 +82,7 @@ def _report(console, result, source_name: str, target: str | None, verb: str) ->
 @click.option("--explain", is_flag=True, help="Print what the converter found and plans to emit.")
 @click.option(
     "--import-style",
-    type=click.Choice(["pytorch_lightning", "lightning"]),
+    type=click.Choice(list(LIGHTNING_IMPORT_STYLES)),
     default="pytorch_lightning",
     show_default=True,
     help="Emit `import pytorch_lightning as pl` or `import lightning as L`.",

@@ -17,7 +17,7 @@ import libcst as cst
 
 from .facts import EpochLoop, Layout, Phase, StepFunction
 from .functions import bind_arguments, check_no_inner_return, loop_calling, single_call_site
-from .loops import describe_phase, epoch_range, evaluation_phase, find_backward_calls, new_phase, with_progress_bar
+from .loops import describe_phase, epoch_range, evaluation_phase, find_backward_calls, with_progress_bar
 from .script import Script, Unsupported
 from .tree import assigned_call, body_of, child_of, expr_call, final_return, innermost_loop, is_docstring
 

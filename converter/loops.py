@@ -8,7 +8,7 @@ import dataclasses
 
 import libcst as cst
 
-from ..api_knowledge import PROGRESS_BARS, dotted_name
+from ..api_knowledge import BACKWARD_FUNCTIONS, PROGRESS_BARS, dotted_name
 from .contexts import autocast_items, is_no_grad_with
 from .facts import Phase
 from .functions import bind_arguments, check_no_inner_return
@@ -26,7 +26,7 @@ def find_backward_calls(module: cst.Module) -> list[cst.Call]:
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "backward":
                 calls.append(node)
-            elif dotted_name(func) in ("torch.autograd.backward", "autograd.backward"):
+            elif dotted_name(func) in BACKWARD_FUNCTIONS:
                 calls.append(node)
 
     module.visit(_Finder())

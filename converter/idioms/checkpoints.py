@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ...api_knowledge import dotted_name
+from ...api_knowledge import CHECKPOINT_SAVE, dotted_name
 from ..idiom import Idiom
 from ..plan import HOOK_ORDER, NotePlace, Plan
-
-TORCH_SAVE = "torch.save"
 
 
 class Checkpoints(Idiom):
@@ -44,7 +42,7 @@ class Checkpoints(Idiom):
 
         class _Saves(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
-                if facts.script.qualified_call(node) == TORCH_SAVE and node.args:
+                if facts.script.qualified_call(node) == CHECKPOINT_SAVE and node.args:
                     first = node.args[0].value
                     if isinstance(first, cst.Call) and isinstance(first.func, cst.Attribute) and first.func.attr.value == "state_dict" and dotted_name(first.func.value) in models:
                         saves.append(facts.script.line(node))
@@ -55,7 +53,7 @@ class Checkpoints(Idiom):
                 phase.function.visit(_Saves())
         if not saves:
             return
-        hook = next((name for name in HOOK_ORDER if f"{TORCH_SAVE}(" in cst.Module(plan.hook(name)).code), None)
+        hook = next((name for name in HOOK_ORDER if f"{CHECKPOINT_SAVE}(" in cst.Module(plan.hook(name)).code), None)
         if hook is None:
             return
         message = (

@@ -12,7 +12,7 @@ from ..facts import Layout, Phase
 from ..idiom import Idiom
 from ..layout import Shape
 from ..script import Script, Unsupported
-from ..transforms import block_statements, substitute_names
+from ..transforms import substitute_names
 from ..tree import body_of, child_of, contains, innermost_loop
 
 
