@@ -83,5 +83,6 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         changes=plan.changes,
         notes=[Note(n.line, n.message) for n in plan.notes],
         explanation=explanation,
+        metrics=list(plan.metrics),
     )
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from .result import Change
+from .result import Change, LoggedMetric
 
 if TYPE_CHECKING:
     from .facts import Facts, Phase, SchedulerFact
@@ -226,6 +226,7 @@ class Plan:
     replacements: list[Replacement] = field(default_factory=list)
     notes: list[ReviewNote] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
 
     # --- what the stages use to record decisions ----------------------------------------
     @property

@@ -9,6 +9,7 @@ from ...api_knowledge import dotted_name
 from ..contexts import is_autocast_item, is_no_grad_item, is_no_grad_with
 from ..idiom import Idiom
 from ..logged_metrics import metric_key, metric_names
+from ..metric_origins import metric_origin
 from ..plan import HookSource, Part, Plan, TestCall, TrainerArgument
 from ..transforms import RemoveCalls, apply, block_statements, statement
 from ..tree import body_of, code_of, is_call_statement
@@ -85,7 +86,11 @@ class EvaluationLoops(Idiom):
                 continue
             statements = [s for name in hook_names for s in plan.hook(name)]
             for name in metric_names(statements, monitors if stage == "val" else []):
-                plan.hook(hook_names[2]).append(statement(f'self.log("{metric_key(stage, name)}", {name})'))
+                key = metric_key(stage, name)
+                plan.hook(hook_names[2]).append(statement(f'self.log("{key}", {name})'))
+                origin = metric_origin(plan.facts, stage, key, name)
+                if origin is not None:
+                    plan.metrics.append(origin)
 
     def contribute(self, plan: Plan) -> None:
         facts = plan.facts
