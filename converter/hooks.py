@@ -5,7 +5,8 @@ The training batch loop becomes ``training_step``; what the epoch runs before it
 ``on_validation_epoch_start``/``_end``; the final test loop ``test_step`` with its epoch hooks.
 Every list of statements passes the idioms' rewrites on its way in
 (:meth:`~.idiom.Idiom.rewrite`, by ``rewrite_order``); at :data:`SELF_NAMES_ORDER` the models
-become the module's attributes (``model`` → ``self.model``).
+become the module's attributes (``model`` → ``self.model``), with the names idioms put in
+``Plan.module_attributes`` (``device`` → ``self.device``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .plan import HOOK_ORDER, Hook, HookSource, Part, Plan
 from .transforms import ReplaceCall, assign, expr, self_attribute, statement, substitute_names
 from .tree import code_of
 
-#: where, among the idioms' rewrites, the model names become ``self.<name>``
+#: where, among the idioms' rewrites, the models become ``self.<name>`` (and the names of
+#: ``Plan.module_attributes`` their attributes)
 SELF_NAMES_ORDER = 45
 
 
@@ -32,8 +34,8 @@ class Rewriter:
         ordered = sorted((i for i in idioms if i.implements("rewrite")), key=lambda i: (i.rewrite_order, i.name))
         self.before = [i for i in ordered if i.rewrite_order < SELF_NAMES_ORDER]
         self.after = [i for i in ordered if i.rewrite_order >= SELF_NAMES_ORDER]
-        models = plan.facts.model_names
-        self.self_names = {m: self_attribute(m) for m in models}
+        self.self_names = {name: expr(code) for name, code in plan.module_attributes.items()}
+        self.self_names.update({m: self_attribute(m) for m in plan.facts.model_names})
 
     def __call__(self, part: Part, phase: Phase | None, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
         source = HookSource(part, phase)

@@ -214,6 +214,7 @@ class Plan:
     dropped_in_loop: list[cst.BaseStatement] = field(default_factory=list)  #: loop statements no hook keeps
     ends_epoch_early: bool = False  #: a ``break`` of the batch loop became a skip flag
     self_state: dict[str, str] = field(default_factory=dict)  #: name -> attribute of the module
+    module_attributes: dict[str, str] = field(default_factory=dict)  #: script name -> ``self.<attribute>`` (besides the models)
     bindings_needed: list[str] = field(default_factory=list)  #: names bound to None before the class
     class_name: str = ""
     instance_name: str = ""

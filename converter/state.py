@@ -13,7 +13,7 @@ from .names import NameUsage, param_names, usage_of
 from .plan import Declaration, Plan
 from .script import Unsupported
 from .transforms import RenameToSelf, apply
-from .tree import code_of, contains
+from .tree import code_of, contains, inner_blocks
 
 #: attributes a LightningModule already has: hook state must not shadow them
 RESERVED_ATTRIBUTES = {
@@ -160,7 +160,9 @@ def _flatten_without(statements, skip, stop=frozenset()):
             header = _header_usage_node(stmt)
             if header is not None:
                 yield header
-            for block in _blocks(stmt):
+            for block in inner_blocks(stmt):
+                if not isinstance(block, cst.IndentedBlock):
+                    continue
                 yield from _flatten_without(list(block.body), skip, stop)
         else:
             yield stmt
@@ -176,21 +178,3 @@ def _header_usage_node(stmt):
     if isinstance(stmt, cst.With):
         return cst.SimpleStatementLine([cst.Expr(cst.Tuple([cst.Element(i.item) for i in stmt.items]))])
     return None
-
-
-def _blocks(stmt):
-    out = []
-    body = getattr(stmt, "body", None)
-    if isinstance(body, cst.IndentedBlock):
-        out.append(body)
-    orelse = getattr(stmt, "orelse", None)
-    while orelse is not None:
-        if isinstance(orelse.body, cst.IndentedBlock):
-            out.append(orelse.body)
-        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
-    for handler in getattr(stmt, "handlers", ()) or ():
-        out.append(handler.body)
-    final = getattr(stmt, "finalbody", None)
-    if final is not None:
-        out.append(final.body)
-    return out

@@ -10,7 +10,7 @@ from .facts import DeviceFacts, Facts, Layout, ModelFact, OptimizerFact, Phase, 
 from .functions import bind_arguments, single_call_site
 from .names import call_name, param_names
 from .script import Script, Unsupported
-from .tree import code_of, expr_call
+from .tree import code_of, expr_call, inner_blocks
 
 
 def gather_facts(layout: Layout) -> Facts:
@@ -75,29 +75,26 @@ class Caller:
 
 
 def _assignments(scope_nodes: list[cst.CSTNode], name: str) -> list[tuple[cst.BaseStatement, cst.BaseExpression]]:
+    """``name = value`` in the statements of ``scope_nodes`` (not inside defs and classes): the
+    statement line and the value. Assignments are statements, so only statements are walked."""
     found: list[tuple[cst.BaseStatement, cst.BaseExpression]] = []
-
-    class _Assigns(cst.CSTVisitor):
-        def __init__(self):
-            self.stmt = None
-
-        def visit_SimpleStatementLine(self, node):
-            self.stmt = node
-
-        def visit_FunctionDef(self, node):
-            return False
-
-        def visit_ClassDef(self, node):
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    found.append((self.stmt, node.value))
-
     for node in scope_nodes:
-        node.visit(_Assigns())
+        _collect_assignments(node, name, found, [None])
     return found
+
+
+def _collect_assignments(node: cst.CSTNode, name: str, found: list, last_line: list) -> None:
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        return
+    if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        if isinstance(node, cst.SimpleStatementLine):
+            last_line[0] = node
+        for small in node.body:
+            if isinstance(small, cst.Assign):
+                found.extend((last_line[0], small.value) for t in small.targets if isinstance(t.target, cst.Name) and t.target.value == name)
+        return
+    for child in node.body if isinstance(node, (cst.Module, cst.IndentedBlock)) else inner_blocks(node):
+        _collect_assignments(child, name, found, last_line)
 
 
 def _scope_nodes(module: cst.Module, scope) -> list[cst.CSTNode]:

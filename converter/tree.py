@@ -204,6 +204,18 @@ def has_call(node: cst.CSTNode) -> bool:
     return contains(node, lambda n: isinstance(n, cst.Call))
 
 
+def inner_blocks(stmt: cst.CSTNode) -> list[cst.IndentedBlock | cst.SimpleStatementSuite]:
+    """The blocks directly inside a compound statement, in source order: its body, ``elif`` and
+    ``else`` branches, ``except`` handlers, ``finally``, ``match`` cases."""
+    parts = [stmt, *getattr(stmt, "cases", ()), *getattr(stmt, "handlers", ())]
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        parts.append(orelse)
+        orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    parts.append(getattr(stmt, "finalbody", None))
+    return [p.body for p in parts if isinstance(getattr(p, "body", None), (cst.IndentedBlock, cst.SimpleStatementSuite))]
+
+
 def if_chain(stmt: cst.If) -> Iterator[cst.If | cst.Else]:
     """An ``if`` and its ``elif``/``else`` branches, in order."""
     node: cst.If | cst.Else | None = stmt

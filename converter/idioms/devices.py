@@ -10,7 +10,7 @@ from ..facts import Facts, Phase
 from ..idiom import Idiom
 from ..names import usage_of
 from ..plan import HookSource, NotePlace, Plan, Replacement
-from ..transforms import apply, expr, substitute_names
+from ..transforms import apply
 from ..tree import code_of, has_call, if_chain
 
 
@@ -47,10 +47,13 @@ class Devices(Idiom):
         self._batch_names: dict[int, set[str]] = {}
 
     def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:
-        devices = plan.facts.devices.names
         if source.part.is_step and source.phase is not None:
-            statements = apply(StripDeviceMoves(devices, self._batch_roots(source.phase)), statements)
-        return substitute_names(statements, {name: expr("self.device") for name in devices})
+            statements = apply(StripDeviceMoves(plan.facts.devices.names, self._batch_roots(source.phase)), statements)
+        return statements
+
+    def prepare(self, plan: Plan) -> None:
+        # other uses of the device variable in the hooks read the module's device
+        plan.module_attributes.update({name: "self.device" for name in plan.facts.devices.names})
 
     def _batch_roots(self, phase: Phase) -> set[str]:
         """The batch's names, and the tensors the loop computes from them."""
