@@ -123,7 +123,7 @@ LIGHTNING_IMPORT_STYLES: dict[str, tuple[str, str]] = {
     "pytorch_lightning": ("pl", "import pytorch_lightning as pl"),
     "lightning": ("L", "import lightning as L"),
 }
-_LIGHTNING_IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b", re.MULTILINE)
+_LIGHTNING_IMPORT_LINE = r"^[ \t]*(?:import|from)[ \t]+(?:pytorch_lightning|lightning|lightning_fabric)\b"
 _LIGHTNING_TEXT_MARKERS = ("LightningModule", "pl.Trainer", "L.Trainer")
 
 #: import prefixes -> canonical prefix (longest first)
@@ -180,7 +180,7 @@ def family(module: str) -> str | None:
 
 def imports_lightning_text(source: str) -> bool:
     """A cheap text test, before parsing: does a line of ``source`` import Lightning?"""
-    return _LIGHTNING_IMPORT_LINE.search(source) is not None
+    return re.search(_LIGHTNING_IMPORT_LINE, source, re.MULTILINE) is not None  # re caches the compiled pattern
 
 
 def is_lightning_script(source: str, imports: "ImportTable") -> bool:
