@@ -121,7 +121,7 @@ def migrate(
         force=force,
     )
     if mode is Mode.IN_PLACE and not force and source.is_dir():
-        from .gitignore import find_git_root
+        from ..gitignore import find_git_root
 
         if find_git_root(source.resolve()) is None:
             err.print(
@@ -134,7 +134,7 @@ def migrate(
         listing = prepare(options)
         from .progress import progress_bar
 
-        with progress_bar(len(listing.python_files), err, enabled=not quiet) as advance:
+        with progress_bar(len(listing.source_files), err, enabled=not quiet) as advance:
             run = execute(options, listing, advance)
     except MigrateError as exc:
         err.print("error:", str(exc), style="red" if err.is_terminal else None, markup=False, soft_wrap=True)

@@ -17,7 +17,7 @@ from .gitcheck import dirty_among, git_state
 from .lint import is_path_dependent
 from .records import FileRecord, Totals
 from .runner import analyze_files, default_jobs
-from .walk import TreeListing, walk_tree
+from ..walk import TreeListing, walk_tree
 from .writer import WriteStats, write_in_place, write_out_tree
 
 
@@ -90,7 +90,7 @@ def prepare(options: MigrateOptions) -> TreeListing:
     listing = walk_tree(
         root, respect_gitignore=options.respect_gitignore, excludes=options.excludes, skip_paths=tuple(skip)
     )
-    if not listing.python_files:
+    if not listing.source_files:
         raise MigrateError(f"{source}: no Python files found (after skipping environments and ignored paths)")
     return listing
 
@@ -108,7 +108,7 @@ def execute(
         path_dependent = is_path_dependent(options.settings.lint_config)
         cache = ResultCache(options.cache_dir, options.settings, path_dependent=path_dependent)
     records = analyze_files(
-        listing.root, listing.python_files, options.settings, jobs=options.jobs, cache=cache, advance=advance
+        listing.root, listing.source_files, options.settings, jobs=options.jobs, cache=cache, advance=advance
     )
     writes = WriteStats()
     if options.mode is Mode.OUT:

@@ -23,34 +23,64 @@ def _fail(message: str) -> "click.exceptions.Exit":
     return click.exceptions.Exit(2)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None, help="Also apply (or show) fixes that need review.")
+@click.option("--show-fixes/--no-show-fixes", "show_fixes", default=None, help="List every fix --fix applied.")
 @click.option("--diff", is_flag=True, help="Show the fixes as a diff; write nothing.")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="full", show_default=True, help="Output format.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODES` to every line with findings (adopt the linter on existing code).")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None, help="Output format [default: full, or output-format in the configuration].")
+@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True), help="Write the report to this file instead of stdout.")
 @click.option("--select", multiple=True, metavar="CODES", help="Rules to run (codes or prefixes, comma separated); replaces the configured selection.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to run in addition to the configured selection.")
-@click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip (ALL: every rule).")
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Paths to skip (gitignore syntax); replaces the configured exclude.")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERN", help="Paths to skip, in addition to the configured exclude.")
+@click.option("--force-exclude/--no-force-exclude", default=None, help="Apply exclude to files named on the command line too (for pre-commit).")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip what .gitignore ignores when walking directories [default: respect].")
 @click.option("--target-version", metavar="X.Y", help="Lightning version the code must run on (default: the newest).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this pyproject.toml instead of searching upward.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--stdin-filename", metavar="PATH", help="The path of the text read from stdin (`-`): for configuration, exclusion and messages.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes (0: automatic).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even if problems remain.")
-def lint(paths, fix, unsafe_fixes, diff, fmt, select, extend_select, ignore, target_version, config_path, jobs, no_cache, exit_zero):
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 if --fix changed anything, even if no problem remains.")
+@click.option("-q", "--quiet", count=True, help="Print findings only, no summary (-qq: print nothing).")
+@click.option("-v", "--verbose", is_flag=True, help="Say which configuration and files are used.")
+def lint(
+    paths, fix, unsafe_fixes, show_fixes, diff, add_noqa, fmt, statistics, output_file, select, extend_select,
+    ignore, exclude, extend_exclude, force_exclude, respect_gitignore, target_version, config_path, isolated,
+    stdin_filename, jobs, no_cache, exit_zero, exit_non_zero_on_fix, quiet, verbose,
+):
     """Lint Lightning code: best practice and the 1.x → 2.x migration.
 
+    PATHS are files (Python, notebooks) and directories (walked like `migrate`: .gitignore,
+    exclude and environments are skipped); `-` reads stdin. Exit codes: 0 clean, 1 findings
+    remain, 2 usage or input error (a missing path, an unreadable or unparseable file, an
+    invalid configuration, only non-Python files named).
+
     \b
-      pl-convert lint src/ train.py
+      pl-convert lint src/ train.py nb.ipynb
       pl-convert lint . --fix                 apply safe fixes
       pl-convert lint . --fix --unsafe-fixes  also fixes that need review
       pl-convert lint . --diff                show fixes, write nothing
-      pl-convert lint . --select PTL1 --ignore PTL111 --format json
+      pl-convert lint . --statistics          findings per rule
+      pl-convert lint . --add-noqa            silence today's findings, check new code
+      pl-convert lint - --stdin-filename src/train.py < src/train.py
+      pl-convert lint . --select PTL1 --ignore PTL111 --format json -o report.json
     """
     from .catalog import unknown_selectors  # not the registry: that imports every rule, and libcst
-    from .config import ConfigError, check_selectors, load_config
+    from .config import ConfigError, LintConfig, check_selectors, load_config
     from .runner import ConfigResolver, RunOptions, default_jobs, discover, run
 
+    if sum(map(bool, (fix, diff, add_noqa))) > 1:
+        raise _fail("use only one of --fix, --diff and --add-noqa")
+    reading_stdin = list(paths) == ["-"] or (not paths and stdin_filename is not None)
+    if "-" in paths and not reading_stdin:
+        raise _fail("`-` (stdin) cannot be combined with other paths")
     try:
         select_codes = check_selectors(_split(select), "--select")
         extend_codes = check_selectors(_split(extend_select), "--extend-select")
@@ -60,51 +90,147 @@ def lint(paths, fix, unsafe_fixes, diff, fmt, select, extend_select, ignore, tar
             raise ConfigError(f"unknown rule selector(s): {', '.join(unknown)} (see `pl-convert rules`)")
 
         def override(config):
-            return config.with_overrides(select_codes, extend_codes, ignore_codes, unsafe_fixes, target_version)
+            return config.with_overrides(
+                select_codes, extend_codes, ignore_codes, unsafe_fixes, target_version,
+                exclude=exclude or None, extend_exclude=extend_exclude, respect_gitignore=respect_gitignore,
+                force_exclude=force_exclude, show_fixes=show_fixes,
+            )
 
-        fixed_config = override(load_config(config_path)) if config_path else None
-        if config_path and fixed_config.source is None:
-            raise ConfigError(f"{config_path}: no [tool.pl-convert] table")
+        fixed_config = None
+        if isolated:
+            fixed_config = override(LintConfig())
+        elif config_path:
+            fixed_config = override(load_config(config_path))
         resolver = ConfigResolver(override, fixed_config)
-        files, missing = discover(list(paths) or ["."], resolver)
-        for path in files:
-            resolver.for_path(path)  # load (and validate) every configuration up front
+        if reading_stdin:
+            discovery = None
+            resolver.for_path(stdin_filename or "-")
+        else:
+            discovery = discover(list(paths) or ["."], resolver)
+            for path in discovery.files:
+                resolver.for_path(path)  # load (and validate) every configuration up front
+        main_config = resolver.for_path(stdin_filename or (paths[0] if paths and paths[0] != "-" else "x.py"))
         for config in resolver.loaded():
             for warning in config.warnings:
-                click.echo(f"pl-convert: warning: {warning}", err=True)
+                _warn(warning)
     except ConfigError as exc:
         raise _fail(str(exc))
 
-    options = RunOptions(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, use_cache=not no_cache, keep_source=fmt == "full")
-    workers = jobs or default_jobs(len(files))
+    fmt = fmt or main_config.output_format or "full"
+    show_fixes = main_config.show_fixes
+    if verbose:
+        for config in resolver.loaded():
+            _info(f"configuration: {config.source or 'defaults (no [tool.pl-convert] table found)'}")
+    if discovery is not None:
+        for path in discovery.not_python:
+            _warn(f"{path}: not a Python file or notebook (.py, .pyi, .ipynb): skipped")
+        if not discovery.files and not discovery.errors:
+            if discovery.not_python:
+                raise _fail("no Python file to lint among the paths given")
+            if quiet < 2:
+                _warn("no Python files found under the given paths")
+            raise click.exceptions.Exit(0)
+        if verbose:
+            _info(f"checking {len(discovery.files)} file{'s' if len(discovery.files) != 1 else ''}")
+
+    options = RunOptions(
+        fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, use_cache=not no_cache,
+        keep_source=fmt == "full" and not statistics, add_noqa=add_noqa,
+    )
+    if reading_stdin:
+        results = _lint_stdin(stdin_filename, resolver, options)
+    else:
+        workers = jobs or default_jobs(len(discovery.files))
+        try:
+            results = discovery.errors + _collect(run(discovery.files, resolver, options, workers), len(discovery.files))
+        except ConfigError as exc:
+            raise _fail(str(exc))
+
+    code = _report(results, fmt, output_file, statistics, quiet, show_fixes, diff, add_noqa, reading_stdin and (fix or add_noqa))
+    if code == 0 and exit_non_zero_on_fix and any(r.fixed for r in results) and not add_noqa:
+        code = 1
+    if code == 1 and exit_zero:
+        code = 0
+    raise click.exceptions.Exit(code)
+
+
+def _lint_stdin(stdin_filename, resolver, options) -> list:
+    """Lint the text on stdin; with --fix (or --add-noqa) the fixed text goes to stdout."""
+    from .findings import FileResult
+    from .runner import lint_stdin
+
+    data = click.get_binary_stream("stdin").read()
+    path = stdin_filename or "-"
+    config = resolver.for_path(path)
+    if stdin_filename and config.force_exclude and config.is_excluded(stdin_filename):
+        if options.fix or options.add_noqa:
+            click.get_binary_stream("stdout").write(data)
+        return []
+    result = lint_stdin(data, path, config, options)
+    if options.fix or options.add_noqa:
+        # an editor replaces its buffer with what comes back: the input when nothing changed
+        out = click.get_binary_stream("stdout")
+        if result.output is not None:
+            out.write(result.output.encode("utf-8"))
+        else:
+            out.write(data)
+        out.flush()
+    return [result] if result.findings or result.error or result.fixed or result.diff else [FileResult(path)]
+
+
+def _report(results, fmt, output_file, statistics, quiet, show_fixes, diff, add_noqa, stdout_taken) -> int:
+    """Print (or write) the report; the exit code."""
+    errors = [r for r in results if r.error is not None]
+    if output_file:
+        stream = open(output_file, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    elif stdout_taken:
+        stream = click.get_text_stream("stderr")  # stdout carries the fixed text
+    else:
+        stream = click.get_text_stream("stdout")
     try:
-        results = missing + _collect(run(files, resolver, options, workers), len(files))
-    except ConfigError as exc:
-        raise _fail(str(exc))
+        color = not output_file and stream.isatty() and fmt in ("full", "concise")
+        if add_noqa:
+            added = sum(r.fixed for r in results)
+            files = sum(1 for r in results if r.fixed)
+            if quiet < 2:
+                click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}.", err=True)
+            for result in errors:
+                where = f"{result.path}:{result.error_line}" if result.error_line else result.path
+                click.echo(f"{where}: error: {result.error}", err=True)
+            return 2 if errors else 0
+        if diff:
+            for result in results:
+                if result.diff:
+                    stream.write(result.diff)
+            changed = sum(1 for r in results if r.diff)
+            fixes = sum(r.fixed for r in results)
+            if quiet < 2:
+                click.echo(f"Would fix {fixes} problem{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}." if fixes else "No fixes available.", err=True)
+            for result in errors:
+                where = f"{result.path}:{result.error_line}" if result.error_line else result.path
+                click.echo(f"{where}: error: {result.error}", err=True)
+            return 2 if errors else (1 if changed else 0)
+        from .report import render, write_statistics
 
-    stdout = click.get_text_stream("stdout")
-    color = stdout.isatty() and fmt in ("full", "concise")
-    if diff:
-        for result in results:
-            if result.diff:
-                stdout.write(result.diff)
-        changed = sum(1 for r in results if r.diff)
-        fixes = sum(r.fixed for r in results)
-        click.echo(f"Would fix {fixes} problem{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}." if fixes else "No fixes available.", err=True)
-        errors = [r for r in results if r.error is not None]
-        for result in errors:
-            where = f"{result.path}:{result.error_line}" if result.error_line else result.path
-            click.echo(f"{where}: error: {result.error}", err=True)
-        code = 2 if errors else (1 if changed and not exit_zero else 0)
-        raise click.exceptions.Exit(code)
+        if quiet < 2:
+            if statistics:
+                write_statistics(results, fmt, stream, color)
+            else:
+                render(results, fmt, stream, color, quiet=quiet > 0, show_fixes=show_fixes)
+    finally:
+        if output_file:
+            stream.close()
+    if errors:
+        return 2
+    return 1 if any(r.findings for r in results) else 0
 
-    from .report import render
 
-    render(results, fmt, stdout, color)
-    if any(r.error is not None for r in results):
-        raise click.exceptions.Exit(2)
-    if any(r.findings for r in results) and not exit_zero:
-        raise click.exceptions.Exit(1)
+def _warn(message: str) -> None:
+    click.echo(f"pl-convert: warning: {message}", err=True)
+
+
+def _info(message: str) -> None:
+    click.echo(f"pl-convert: {message}", err=True)
 
 
 def _collect(results, total: int) -> list:

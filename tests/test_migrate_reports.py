@@ -8,7 +8,7 @@ from pathlib import Path
 from pl_convert.migrate.pipeline import MigrateOptions, MigrationRun, Mode
 from pl_convert.migrate.records import ChangeRecord, FileRecord, FileStatus, LineMessage, ReviewNote, Totals
 from pl_convert.migrate.report_render import format_for_path, render_report
-from pl_convert.migrate.walk import TreeListing
+from pl_convert.walk import TreeListing
 from pl_convert.migrate.writer import WriteStats
 
 FINDING = {
