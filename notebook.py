@@ -3,8 +3,8 @@
 A notebook's Python is its code cells, concatenated in order (``python_source``), with IPython
 syntax masked so that a Python parser accepts it: line magics (``%matplotlib inline``), shell
 escapes (``!pip install x``, ``files = !ls``), help (``obj?``) and the first line of a Python
-cell magic (``%%time``) each become ``pass  # pl-convert-magic:N`` (continuation lines a
-comment), which keeps every line where it was; a cell whose cell magic is not Python
+cell magic (``%%time``) each become ``pass  # pl-convert-magic:N`` (a plain comment before the
+first Python statement, and for continuation lines), which keeps every line where it was; a cell whose cell magic is not Python
 (``%%bash``, ``%%writefile``) is left out. Lint parses that text once; convert converts it as it
 would a script.
 
@@ -32,8 +32,9 @@ MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 #: Cell magics whose body is Python: the cell is kept, its first line masked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "mprun"})
 
-_MAGIC_TOKEN = "pl-convert-magic:"
-_PLACEHOLDER = re.compile(r"^([ \t]*)(pass  )?# pl-convert-magic:(\d+)[ \t]*$")
+_MAGIC_TOKEN = "pl-convert-magic"
+#: a masked line: (indentation, "pass  " or "", "-cont" for a continuation line, token)
+_PLACEHOLDER = re.compile(r"^([ \t]*)(pass  )?# pl-convert-magic(-cont)?:(\d+)[ \t]*$")
 _ASSIGNED_MAGIC = re.compile(r"^[ \t]*[\w.]+(?:[ \t]*,[ \t]*[\w.]+)*[ \t]*=[ \t]*[!%]")
 _HELP = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})[ \t]*$")
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
@@ -158,17 +159,28 @@ class Notebook:
 
     def diff(self, new_source: str, from_name: str, to_name: str) -> str:
         """Unified diffs of the cells ``new_source`` changes, one per cell (``--- a/nb.ipynb:cell 4``)."""
-        import difflib
+        before = {cell.number: cell.text for cell in self.cells}
+        return cells_diff(before, {**before, **self.new_cell_texts(new_source)}, from_name, to_name)
 
-        by_number = {cell.number: cell for cell in self.cells}
-        out: list[str] = []
-        for number, text in sorted(self.new_cell_texts(new_source).items()):
-            before = by_number[number].text
-            lines = difflib.unified_diff(
-                _lines_for_diff(before), _lines_for_diff(text), f"{from_name}:cell {number}", f"{to_name}:cell {number}"
+    def diff_to(self, after: "Notebook", from_name: str, to_name: str) -> str:
+        """Unified diffs of the cells that differ in ``after`` (this notebook, rewritten)."""
+        return cells_diff(
+            {cell.number: cell.text for cell in self.cells}, {cell.number: cell.text for cell in after.cells}, from_name, to_name
+        )
+
+
+def cells_diff(before: dict[int, str], after: dict[int, str], from_name: str, to_name: str) -> str:
+    """One unified diff per cell whose text differs, headed ``--- from_name:cell N``."""
+    import difflib
+
+    out: list[str] = []
+    for number in sorted(before.keys() | after.keys()):
+        old, new = before.get(number, ""), after.get(number, "")
+        if old != new:
+            out += difflib.unified_diff(
+                _lines_for_diff(old), _lines_for_diff(new), f"{from_name}:cell {number}", f"{to_name}:cell {number}"
             )
-            out += lines
-        return "".join(out)
+    return "".join(out)
 
 
 def _lines_for_diff(text: str) -> list[str]:
@@ -226,6 +238,7 @@ def parse_notebook(raw: str, path: str | None = None) -> Notebook:
     cells: list[Cell] = []
     token = 0
     line = 1
+    header = True  # no Python statement yet: magics become plain comments (see _mask)
     for index, (raw_cell, span) in enumerate(zip(document["cells"], spans)):
         if not isinstance(raw_cell, dict) or raw_cell.get("cell_type") != "code" or span is None:
             continue
@@ -233,7 +246,7 @@ def parse_notebook(raw: str, path: str | None = None) -> Notebook:
         text = "".join(source) if isinstance(source, list) else source
         if not isinstance(text, str):
             raise SourceError(path, f"cell {index + 1}: \"source\" is neither a string nor a list of strings")
-        masked, magics, token = _mask(text, token)
+        masked, magics, token, header = _mask(text, token, header)
         if masked is None:
             continue  # %%bash and friends: not Python
         cell = Cell(index + 1, index, text, masked, line, (span[0] + offset, span[1] + offset), magics)
@@ -317,16 +330,22 @@ def _source_spans(text: str) -> list[tuple[int, int] | None]:
 
 
 # -- masking IPython syntax ------------------------------------------------------------------
-def _mask(text: str, token: int) -> tuple[str | None, dict[int, str], int]:
-    """``text`` with its IPython lines masked, the originals by token, and the next token.
-    None when the cell is a cell magic whose body is not Python."""
+def _mask(text: str, token: int, header: bool) -> tuple[str | None, dict[int, str], int, bool]:
+    """``text`` with its IPython lines masked, the originals by token, the next token, and
+    whether the notebook's header (no Python statement yet) goes on. The masked text is None
+    when the cell is a cell magic whose body is not Python.
+
+    In the header, a magic becomes a comment (``# pl-convert-magic:N``), not a ``pass``: the
+    imports a conversion adds then go after it, as they must after ``!pip install lightning``;
+    everywhere else a ``pass`` statement holds its place (a comment may not be a block's only
+    line, and goes with the statement after it when that statement is rewritten)."""
     lines = text.splitlines(keepends=True)
     magics: dict[int, str] = {}
     first = lines[0].strip() if lines else ""
     if first.startswith("%%"):
         name = first[2:].split(None, 1)[0] if len(first) > 2 else ""
         if name not in PYTHON_CELL_MAGICS:
-            return None, {}, token
+            return None, {}, token, header
     out: list[str] = []
     in_string = False  # inside a triple-quoted string
     depth = 0  # open brackets
@@ -340,17 +359,21 @@ def _mask(text: str, token: int) -> tuple[str | None, dict[int, str], int]:
         at_statement_start = not (in_string or depth or python_continues)
         if magic_continues or (at_statement_start and _is_magic(stripped, body)):
             magics[token] = body
-            out.append(f"{indent}{'' if magic_continues else 'pass  '}# {_MAGIC_TOKEN}{token}{ending}")
+            statement = "" if magic_continues or (header and not indent) else "pass  "
+            kind = "-cont" if magic_continues else ""
+            out.append(f"{indent}{statement}# {_MAGIC_TOKEN}{kind}:{token}{ending}")
             token += 1
             magic_continues = body.endswith("\\")
             continue
+        if stripped and not stripped.startswith("#"):
+            header = False
         out.append(line)
         in_string, depth = _scan_line(body, in_string, depth)
         python_continues = body.endswith("\\") and not in_string
     masked = "".join(out)
     if masked and not masked.endswith("\n"):
         masked += "\n"
-    return masked, magics, token
+    return masked, magics, token, header
 
 
 def _is_magic(stripped: str, line: str) -> bool:
@@ -385,13 +408,13 @@ def _unmask(text: str, tokens: dict[int, tuple[Cell, str]], seen: set[int]) -> s
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         match = _PLACEHOLDER.match(body)
-        if match is None or int(match.group(3)) not in tokens:
+        if match is None or int(match.group(4)) not in tokens:
             out.append(line)
             continue
-        token = int(match.group(3))
+        token = int(match.group(4))
         seen.add(token)
         original = tokens[token][1]
-        if match.group(2):  # the first line of a magic: at the placeholder's indentation
+        if not match.group(3):  # a magic's first line, at its placeholder's indentation
             original = match.group(1) + original.lstrip()
         out.append(original + line[len(body):])
     return "".join(out)

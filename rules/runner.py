@@ -96,7 +96,9 @@ def discover(paths: list[str], resolver: ConfigResolver) -> Discovery:
             listing = walk_tree(
                 Path(given), respect_gitignore=config.respect_gitignore, exclude=excluded, source_suffixes=LINTED_SUFFIXES
             )
-            for rel in listing.source_files:
+            # links to files are linted where they are (a loop or a dangling link: an error)
+            links = [rel for rel in listing.symlinks if rel.endswith(LINTED_SUFFIXES) and not os.path.isdir(os.path.join(given, rel))]
+            for rel in sorted(listing.source_files + links):
                 add(os.path.normpath(os.path.join(given, rel)))
         elif os.path.exists(given):
             config = resolver.for_path(given)

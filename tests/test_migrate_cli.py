@@ -518,7 +518,7 @@ def test_rerun_on_the_migrated_tree_changes_nothing(legacy: Path, tmp_path: Path
         assert data["by_path"][rel]["status"] == "already-lightning"
     # and in place: a second pass over the migrated tree rewrites nothing
     before = tree_snapshot(first)
-    result = invoke("migrate", first, "--in-place", "--cache-dir", cache_dir, "-j", "1")
+    result = invoke("migrate", first, "--in-place", "--force", "--cache-dir", cache_dir, "-j", "1")  # not a git tree
     assert result.exit_code == 0, result.output
     assert tree_snapshot(first) == before
 
@@ -544,7 +544,7 @@ def test_strict_exits_1_when_something_was_not_converted(legacy: Path, cache_dir
 
 def test_in_place_rewrites_converted_files_atomically(legacy: Path, cache_dir: Path, fake_converter) -> None:
     helper_before = (legacy / "utils" / "helpers.py").read_bytes()
-    result = invoke("migrate", legacy, "--in-place", "--cache-dir", cache_dir, "-j", "1")
+    result = invoke("migrate", legacy, "--in-place", "--force", "--cache-dir", cache_dir, "-j", "1")  # not a git tree
     assert result.exit_code == 0, result.output
     for rel in CONVERTIBLE:
         assert "LightningModule" in (legacy / rel).read_text()
