@@ -3,8 +3,10 @@
 A notebook's Python is its code cells, concatenated in order (``python_source``), with IPython
 syntax masked so that a Python parser accepts it: line magics (``%matplotlib inline``), shell
 escapes (``!pip install x``, ``files = !ls``), help (``obj?``) and the first line of a Python
-cell magic (``%%time``) each become ``pass  # pl-convert-magic:N`` (a plain comment before the
-first Python statement, and for continuation lines), which keeps every line where it was; a cell whose cell magic is not Python
+cell magic (``%%time``) each become a call, ``__ipython_magic__(N)`` (what IPython itself runs is
+a call too, ``get_ipython().run_line_magic(...)``: the converter treats it as code with effects,
+which it must keep where it runs), or a plain comment before the first Python statement and for
+continuation lines, which keeps every line where it was; a cell whose cell magic is not Python
 (``%%bash``, ``%%writefile``) is left out. Lint parses that text once; convert converts it as it
 would a script.
 
@@ -33,8 +35,9 @@ MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "mprun"})
 
 _MAGIC_TOKEN = "pl-convert-magic"
-#: a masked line: (indentation, "pass  " or "", "-cont" for a continuation line, token)
-_PLACEHOLDER = re.compile(r"^([ \t]*)(pass  )?# pl-convert-magic(-cont)?:(\d+)[ \t]*$")
+#: a masked line: a call (indentation, token), or a comment (indentation, "-cont" for a
+#: continuation line, token)
+_PLACEHOLDER = re.compile(r"^([ \t]*)(?:__ipython_magic__\((\d+)\)|# pl-convert-magic(-cont)?:(\d+))[ \t]*$")
 _ASSIGNED_MAGIC = re.compile(r"^[ \t]*[\w.]+(?:[ \t]*,[ \t]*[\w.]+)*[ \t]*=[ \t]*[!%]")
 _HELP = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.]+\?{1,2})[ \t]*$")
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
@@ -335,10 +338,10 @@ def _mask(text: str, token: int, header: bool) -> tuple[str | None, dict[int, st
     whether the notebook's header (no Python statement yet) goes on. The masked text is None
     when the cell is a cell magic whose body is not Python.
 
-    In the header, a magic becomes a comment (``# pl-convert-magic:N``), not a ``pass``: the
+    In the header, a magic becomes a comment (``# pl-convert-magic:N``), not a call: the
     imports a conversion adds then go after it, as they must after ``!pip install lightning``;
-    everywhere else a ``pass`` statement holds its place (a comment may not be a block's only
-    line, and goes with the statement after it when that statement is rewritten)."""
+    everywhere else a call holds its place (a comment may not be a block's only line, and goes
+    with the statement after it when that statement is rewritten)."""
     lines = text.splitlines(keepends=True)
     magics: dict[int, str] = {}
     first = lines[0].strip() if lines else ""
@@ -359,9 +362,10 @@ def _mask(text: str, token: int, header: bool) -> tuple[str | None, dict[int, st
         at_statement_start = not (in_string or depth or python_continues)
         if magic_continues or (at_statement_start and _is_magic(stripped, body)):
             magics[token] = body
-            statement = "" if magic_continues or (header and not indent) else "pass  "
-            kind = "-cont" if magic_continues else ""
-            out.append(f"{indent}{statement}# {_MAGIC_TOKEN}{kind}:{token}{ending}")
+            if magic_continues or (header and not indent):
+                out.append(f"{indent}# {_MAGIC_TOKEN}{'-cont' if magic_continues else ''}:{token}{ending}")
+            else:
+                out.append(f"{indent}__ipython_magic__({token}){ending}")
             token += 1
             magic_continues = body.endswith("\\")
             continue
@@ -402,16 +406,16 @@ def _scan_line(line: str, in_string: bool, depth: int) -> tuple[bool, int]:
 
 def _unmask(text: str, tokens: dict[int, tuple[Cell, str]], seen: set[int]) -> str:
     """Put the IPython lines back in place of their placeholders."""
-    if _MAGIC_TOKEN not in text:
+    if _MAGIC_TOKEN not in text and "__ipython_magic__" not in text:
         return text
     out = []
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         match = _PLACEHOLDER.match(body)
-        if match is None or int(match.group(4)) not in tokens:
+        token = None if match is None else int(match.group(2) or match.group(4))
+        if token is None or token not in tokens:
             out.append(line)
             continue
-        token = int(match.group(4))
         seen.add(token)
         original = tokens[token][1]
         if not match.group(3):  # a magic's first line, at its placeholder's indentation
@@ -442,11 +446,10 @@ def _encode_source(text: str, raw: str, start: int, end: int, ensure_ascii: bool
     key_line = raw[raw.rfind("\n", 0, start) + 1 : start]
     key_indent = key_line[: len(key_line) - len(key_line.lstrip(" \t"))]
     if "\n" not in old:
-        if old != "[]":
-            separator = ", " if re.search(r'",\s', old) else ","
+        if old != "[]" or "\n" not in raw[:start]:  # a one-line list, or a one-line document
+            sample = old if old.count('"') > 2 else raw
+            separator = ", " if sample.count('", "') + sample.count(", \"") >= sample.count('","') + sample.count(',"') else ","
             return "[" + separator.join(items) + "]"
-        if "\n" not in raw[: start]:
-            return "[" + ", ".join(items) + "]"  # a one-line document: stay on one line
         item_indent = key_indent + _indent_unit(raw)
         close_indent = key_indent
     else:

@@ -303,18 +303,22 @@ def rules_table(fmt):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("code")
 def rule_doc(code):
-    """Show one rule's documentation (by code, e.g. PTL101, or by name)."""
-    import difflib
-
+    """Show one rule's documentation (by code, e.g. PTL101, or by name); a prefix (PTL1) lists
+    the rules it selects."""
     from .docs import rule_markdown
     from .registry import all_rules, rule_by_code
 
     rule = rule_by_code(code)
     if rule is None:
-        candidates = [r.code for r in all_rules()] + [r.name for r in all_rules()]
-        close = difflib.get_close_matches(code, candidates, n=1)
-        hint = f"; did you mean {close[0]}?" if close else "; see `pl-convert rules`"
-        raise _fail(f"unknown rule {code!r}{hint}")
+        prefix = code.strip().upper()
+        selected = [r for r in all_rules() if prefix.startswith("PTL") and r.code.startswith(prefix)]
+        if selected:
+            click.echo(f"{prefix} selects {len(selected)} rule{'s' if len(selected) != 1 else ''}; `pl-convert rule CODE` shows one:")
+            width = max(len(r.name) for r in selected)
+            for r in selected:
+                click.echo(f"  {r.code}  {r.name.ljust(width)}  {r.message}")
+            return
+        raise _fail(f"unknown rule {code!r}{_nearest_rule(code, all_rules())}")
     text = rule_markdown(rule)
     if sys.stdout.isatty():
         from rich.console import Console
@@ -323,3 +327,22 @@ def rule_doc(code):
         Console().print(Markdown(text))
     else:
         click.echo(text, nl=False)
+
+
+def _nearest_rule(code: str, rules) -> str:
+    """``; did you mean PTL201?`` for a mistyped code or name: the same length and at most two
+    characters off (a code), or close in spelling (a name); else a pointer to the list."""
+    import difflib
+
+    wanted = code.strip()
+    if wanted.upper().startswith("PTL"):
+        upper = wanted.upper()
+        digits = upper[3:].replace("O", "0").replace("I", "1").replace("L", "1")  # look-alikes
+        if any(r.code == "PTL" + digits for r in rules):
+            return f"; did you mean PTL{digits}?"
+        close = [r.code for r in rules if len(r.code) == len(upper) and sum(a != b for a, b in zip(r.code, upper)) == 1]
+        if len(close) == 1:
+            return f"; did you mean {close[0]}?"
+        return "; see `pl-convert rules` for the codes"
+    names = difflib.get_close_matches(wanted.lower(), [r.name for r in rules], n=1, cutoff=0.75)
+    return f"; did you mean {names[0]}?" if names else "; see `pl-convert rules`"
