@@ -48,7 +48,8 @@ class LintConfig:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
     target_version: tuple[int, int] = LATEST_LIGHTNING
-    exclude: tuple[str, ...] = ()  #: gitignore-style patterns, relative to ``root``
+    exclude: tuple[str, ...] = ()  #: gitignore-style patterns, relative to ``root`` (``--exclude`` replaces them)
+    extend_exclude: tuple[str, ...] = ()  #: more patterns (``extend-exclude``, the lint table's ``exclude``)
     respect_gitignore: bool = True
     force_exclude: bool = False
     show_fixes: bool = False
@@ -92,8 +93,9 @@ class LintConfig:
     def is_excluded(self, path: str | Path, is_dir: bool = False) -> bool:
         """Whether the ``exclude`` patterns (gitignore syntax) match ``path`` or a directory
         above it."""
-        if self.exclude and _patterns(self.root, self.exclude).matches(path, is_dir):
-            return True
+        for patterns in (self.exclude, self.extend_exclude):
+            if patterns and _patterns(self.root, patterns).matches(path, is_dir):
+                return True
         return bool(self.cli_exclude) and _patterns(self.cli_root, self.cli_exclude).matches(path, is_dir)
 
     def targets(self, version: tuple[int, int]) -> bool:
@@ -193,7 +195,8 @@ def lint_config_from(project: ProjectConfig) -> LintConfig:
         "source": project.source,
         "root": project.root,
         "warnings": project.warnings,
-        "exclude": top.get("exclude", ()) + top.get("extend-exclude", ()) + lint.get("exclude", ()),
+        "exclude": top.get("exclude", ()),
+        "extend_exclude": top.get("extend-exclude", ()) + lint.get("exclude", ()),
     }
     for key, field in (
         ("select", "select"), ("extend-select", "extend_select"), ("ignore", "ignore"),
