@@ -55,7 +55,9 @@ def _import_style(option: str | None, scripts, console) -> str | None:
     try:
         config = load_project_config(scripts[0] if scripts[0].exists() else Path.cwd())
     except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return None
     for warning in config.warnings:
         console.print(f"warning: {warning}", markup=False, highlight=False)
@@ -173,7 +175,9 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
         try:
             source = _Input(script)
         except SourceError as exc:
-            console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             exit_code = max(exit_code, EXIT_ERROR)
             continue
         if source.notebook is not None and not source.notebook.cells:
@@ -188,7 +192,7 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
             console.print(result.explanation, markup=False)
         if result.status is Status.UNPARSEABLE:
             reason = result.reasons[0]
-            console.print(f"[bold red]error:[/] {source.where(name, reason.line)}: {reason.message}", markup=False, highlight=False, style=None)
+            console.print(f"error: {source.where(name, reason.line)}: {reason.message}", markup=False, highlight=False, style="bold red" if console.is_terminal else None)
             exit_code = max(exit_code, EXIT_ERROR)
             continue
         if result.status is Status.NOT_CONVERTIBLE:
