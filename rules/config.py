@@ -12,10 +12,12 @@ Example::
     per-file-ignores = { "tests/*" = ["PTL103"] }
     target-version = "2.0"                 # the Lightning version the code must run on
 
-Selection works in layers, as ruff's does: the configuration (``select``, or ``--select``, which
-replaces it, with ``extend-select`` and ``ignore``: the most specific selector wins, an ignore on
-a tie), then the command line's ``--extend-select`` / ``--ignore`` on top (so ``--ignore ALL``
-alone turns everything off), then ``per-file-ignores``, which always win.
+Selection works in layers, as ruff's does: the default selection; the configuration (a ``select``,
+or ``--select``, replaces the default, and competes with ``extend-select`` and ``ignore`` by
+specificity, an ignore winning a tie; without ``select``, ``extend-select`` and ``ignore`` are a
+layer over the default, so ``ignore = ["ALL"]`` turns everything off); the command line's
+``--extend-select`` / ``--ignore`` on top (``--ignore ALL`` alone turns everything off); then
+``per-file-ignores``, which always win.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class LintConfig:
     """Which rules run, on which Lightning version, on which files, and how fixes are applied."""
 
     select: tuple[str, ...] = DEFAULT_SELECT
+    #: False: ``select`` is a base the configuration's extend-select / ignore sit on (the
+    #: defaults); True: it was configured, and competes with them by specificity
+    select_given: bool = False
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -65,13 +70,12 @@ class LintConfig:
     # -- selection ------------------------------------------------------------------------
     def is_enabled(self, code: str, path: str | None = None) -> bool:
         """Whether rule ``code`` runs (on ``path``)."""
-        enabled = _best_match(code, self.select + self.extend_select) > _best_match(code, self.ignore)
+        if self.select_given:
+            enabled = _best_match(code, self.select + self.extend_select) > _best_match(code, self.ignore)
+        else:
+            enabled = _layer(code, _best_match(code, self.select) >= 0, self.extend_select, self.ignore)
         if self.cli_extend_select or self.cli_ignore:
-            chosen, ignored = _best_match(code, self.cli_extend_select), _best_match(code, self.cli_ignore)
-            if chosen > ignored:
-                enabled = True
-            elif ignored >= 0:
-                enabled = False
+            enabled = _layer(code, enabled, self.cli_extend_select, self.cli_ignore)
         if enabled and self.per_file_ignores and _best_match(code, self.ignores_for(path)) >= 0:
             return False
         return enabled
@@ -120,7 +124,7 @@ class LintConfig:
         configured patterns (command-line patterns are relative to the current directory)."""
         config = self
         if select:
-            config = replace(config, select=tuple(select), extend_select=())
+            config = replace(config, select=tuple(select), select_given=True, extend_select=())
         if extend_select or ignore:
             config = replace(config, cli_extend_select=config.cli_extend_select + tuple(extend_select), cli_ignore=config.cli_ignore + tuple(ignore))
         if unsafe_fixes is not None:
@@ -148,6 +152,7 @@ class LintConfig:
 
         data = {
             "select": self.select,
+            "select_given": self.select_given,
             "extend_select": self.extend_select,
             "ignore": self.ignore,
             "cli": [self.cli_extend_select, self.cli_ignore],
@@ -163,6 +168,17 @@ def _patterns(root: str | None, patterns: tuple[str, ...]):
     from ..gitignore import PatternSet  # only configurations with excludes need the matcher
 
     return PatternSet(root, patterns)
+
+
+def _layer(code: str, enabled: bool, extend_select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """A layer without ``select`` on top of ``enabled``: the more specific of its selectors
+    decides (an ignore on a tie); a rule neither names keeps its state."""
+    chosen, ignored = _best_match(code, extend_select), _best_match(code, ignore)
+    if chosen > ignored:
+        return True
+    if ignored >= 0:
+        return False
+    return enabled
 
 
 def _best_match(code: str, selectors: tuple[str, ...]) -> int:
@@ -195,6 +211,7 @@ def lint_config_from(project: ProjectConfig) -> LintConfig:
         "source": project.source,
         "root": project.root,
         "warnings": project.warnings,
+        "select_given": "select" in merged,
         "exclude": top.get("exclude", ()),
         "extend_exclude": top.get("extend-exclude", ()) + lint.get("exclude", ()),
     }
