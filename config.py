@@ -44,7 +44,7 @@ class Key(NamedTuple):
 
 
 IMPORT_STYLES = ("pytorch_lightning", "lightning")
-OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github")
+OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github", "gitlab")
 
 #: Which files ``lint`` and ``migrate`` look at: ``[tool.pl-convert]`` only.
 FILE_KEYS: tuple[Key, ...] = (
@@ -61,6 +61,7 @@ LINT_KEYS: tuple[Key, ...] = (
     Key("ignore", "selectors", "[]", "Rules to skip (codes, prefixes or `ALL`); the most specific selector wins.", '["PTL111"]'),
     Key("per-file-ignores", "per-file", "{}", "Rules to skip in files matching a glob (relative to this pyproject.toml, or a file name).", '{ "tests/*" = ["PTL103"] }'),
     Key("unsafe-fixes", "bool", "false", "Let `--fix` also apply fixes that need review.", "false"),
+    Key("unfixable", "selectors", "[]", "Rules whose fixes are never applied (`--unfixable`); their findings are still reported.", '["PTL202"]'),
     Key("target-version", "version", '"2.6"', "The Lightning version the code must run on: rules about later changes stay quiet for older targets.", '"2.0"'),
     Key("exclude", "patterns", "[]", "Paths to skip in `lint` only, added to the global `exclude`.", '["experiments/"]'),
     Key("show-fixes", "bool", "false", "List every fix `--fix` applied (`--show-fixes`).", "true"),

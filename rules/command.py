@@ -10,7 +10,7 @@ import sys
 
 import click
 
-FORMAT_CHOICES = ("full", "concise", "json", "sarif", "github")
+from ..config import OUTPUT_FORMATS as FORMAT_CHOICES  # noqa: F401 - one list of formats
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -26,6 +26,7 @@ def _fail(message: str) -> "click.exceptions.Exit":
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--fix-only", is_flag=True, help="Apply safe fixes; report only what was fixed, exit 0 whatever is left.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", "unsafe_fixes", default=None, help="Also apply (or show) fixes that need review.")
 @click.option("--show-fixes/--no-show-fixes", "show_fixes", default=None, help="List every fix --fix applied.")
 @click.option("--diff", is_flag=True, help="Show the fixes as a diff; write nothing.")
@@ -36,6 +37,7 @@ def _fail(message: str) -> "click.exceptions.Exit":
 @click.option("--select", multiple=True, metavar="CODES", help="Rules to run (codes or prefixes, comma separated); replaces the configured selection.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to run in addition to the configured selection.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rules to skip (ALL: every rule).")
+@click.option("--unfixable", multiple=True, metavar="CODES", help="Rules whose fixes are never applied.")
 @click.option("--exclude", multiple=True, metavar="PATTERN", help="Paths to skip (gitignore syntax); replaces the configured exclude.")
 @click.option("--extend-exclude", multiple=True, metavar="PATTERN", help="Paths to skip, in addition to the configured exclude.")
 @click.option("--force-exclude/--no-force-exclude", default=None, help="Apply exclude to files named on the command line too (for pre-commit).")
@@ -46,14 +48,18 @@ def _fail(message: str) -> "click.exceptions.Exit":
 @click.option("--stdin-filename", metavar="PATH", help="The path of the text read from stdin (`-`): for configuration, exclusion and messages.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes (0: automatic).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Keep the result cache here [default: .pl_convert_cache in the project].")
+@click.option("--show-files", is_flag=True, help="List the files that would be linted, and exit.")
+@click.option("--show-settings", is_flag=True, help="Print the configuration that applies to the first path, and exit.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even if problems remain.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 if --fix changed anything, even if no problem remains.")
 @click.option("-q", "--quiet", count=True, help="Print findings only, no summary (-qq: print nothing).")
+@click.option("-s", "--silent", is_flag=True, help="Print nothing (-qq); the exit code says it all.")
 @click.option("-v", "--verbose", is_flag=True, help="Say which configuration and files are used.")
 def lint(
-    paths, fix, unsafe_fixes, show_fixes, diff, add_noqa, fmt, statistics, output_file, select, extend_select,
-    ignore, exclude, extend_exclude, force_exclude, respect_gitignore, target_version, config_path, isolated,
-    stdin_filename, jobs, no_cache, exit_zero, exit_non_zero_on_fix, quiet, verbose,
+    paths, fix, fix_only, unsafe_fixes, show_fixes, diff, add_noqa, fmt, statistics, output_file, select, extend_select,
+    ignore, unfixable, exclude, extend_exclude, force_exclude, respect_gitignore, target_version, config_path, isolated,
+    stdin_filename, jobs, no_cache, cache_dir, show_files, show_settings, exit_zero, exit_non_zero_on_fix, quiet, silent, verbose,
 ):
     """Lint Lightning code: best practice and the 1.x → 2.x migration.
 
@@ -76,8 +82,10 @@ def lint(
     from .config import ConfigError, LintConfig, check_selectors, load_config
     from .runner import ConfigResolver, RunOptions, default_jobs, discover, run
 
+    fix = fix or fix_only
+    quiet = 2 if silent else quiet
     if sum(map(bool, (fix, diff, add_noqa))) > 1:
-        raise _fail("use only one of --fix, --diff and --add-noqa")
+        raise _fail("use only one of --fix (--fix-only), --diff and --add-noqa")
     reading_stdin = list(paths) == ["-"] or (not paths and stdin_filename is not None)
     if "-" in paths and not reading_stdin:
         raise _fail("`-` (stdin) cannot be combined with other paths")
@@ -85,7 +93,8 @@ def lint(
         select_codes = check_selectors(_split(select), "--select")
         extend_codes = check_selectors(_split(extend_select), "--extend-select")
         ignore_codes = check_selectors(_split(ignore), "--ignore")
-        unknown = unknown_selectors(select_codes + extend_codes + ignore_codes)
+        unfixable_codes = check_selectors(_split(unfixable), "--unfixable")
+        unknown = unknown_selectors(select_codes + extend_codes + ignore_codes + unfixable_codes)
         if unknown:
             raise ConfigError(f"unknown rule selector(s): {', '.join(unknown)} (see `pl-convert rules`)")
 
@@ -93,7 +102,7 @@ def lint(
             return config.with_overrides(
                 select_codes, extend_codes, ignore_codes, unsafe_fixes, target_version,
                 exclude=exclude or None, extend_exclude=extend_exclude, respect_gitignore=respect_gitignore,
-                force_exclude=force_exclude, show_fixes=show_fixes,
+                force_exclude=force_exclude, show_fixes=show_fixes, unfixable=unfixable_codes,
             )
 
         fixed_config = None
@@ -118,6 +127,13 @@ def lint(
 
     fmt = fmt or main_config.output_format or "full"
     show_fixes = main_config.show_fixes
+    if show_settings:
+        _print_settings(main_config)
+        raise click.exceptions.Exit(0)
+    if show_files:
+        for path in discovery.files if discovery is not None else [stdin_filename or "-"]:
+            click.echo(path)
+        raise click.exceptions.Exit(0)
     if verbose:
         for config in resolver.loaded():
             _info(f"configuration: {config.source or 'defaults (no [tool.pl-convert] table found)'}")
@@ -135,7 +151,7 @@ def lint(
 
     options = RunOptions(
         fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, use_cache=not no_cache,
-        keep_source=fmt == "full" and not statistics, add_noqa=add_noqa,
+        keep_source=fmt == "full" and not statistics, add_noqa=add_noqa, cache_dir=cache_dir,
     )
     if reading_stdin:
         results = _lint_stdin(stdin_filename, resolver, options)
@@ -146,6 +162,8 @@ def lint(
         except ConfigError as exc:
             raise _fail(str(exc))
 
+    if fix_only:
+        raise click.exceptions.Exit(_report_fixes_only(results, quiet, show_fixes, output_file))
     code = _report(results, fmt, output_file, statistics, quiet, show_fixes, diff, add_noqa, reading_stdin and (fix or add_noqa))
     if code == 0 and exit_non_zero_on_fix and any(r.fixed for r in results) and not add_noqa:
         code = 1
@@ -223,6 +241,38 @@ def _report(results, fmt, output_file, statistics, quiet, show_fixes, diff, add_
     if errors:
         return 2
     return 1 if any(r.findings for r in results) else 0
+
+
+def _report_fixes_only(results, quiet: int, show_fixes: bool, output_file) -> int:
+    """``--fix-only``: what was fixed (and files that could not be read); 0 unless an error."""
+    from .report import Printer, _fixes_applied
+
+    errors = [r for r in results if r.error is not None]
+    stream = open(output_file, "w", encoding="utf-8") if output_file else click.get_text_stream("stdout")  # noqa: SIM115
+    try:
+        printer = Printer(stream, color=not output_file and stream.isatty())
+        for result in errors if quiet < 2 else ():
+            where = f"{result.path}:{result.error_line}" if result.error_line else result.path
+            printer.line((f"{where}: error: {result.error}", ""))
+        fixed = sum(r.fixed for r in results)
+        if show_fixes and fixed:
+            _fixes_applied(printer, results)
+        if quiet == 0:
+            printer.line((f"Fixed {fixed} problem{'s' if fixed != 1 else ''}." if fixed else "No fixes applied.", "bold"))
+    finally:
+        if output_file:
+            stream.close()
+    return 2 if errors else 0
+
+
+def _print_settings(config) -> None:
+    """``--show-settings``: the resolved configuration, one field a line."""
+    from dataclasses import fields
+
+    click.echo(f"configuration: {config.source or 'defaults (no [tool.pl-convert] table found)'}")
+    for field in fields(config):
+        if field.name not in ("source", "warnings"):
+            click.echo(f"  {field.name.replace('_', '-')} = {getattr(config, field.name)!r}")
 
 
 def _warn(message: str) -> None:

@@ -52,6 +52,7 @@ class LintConfig:
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
+    unfixable: tuple[str, ...] = ()  #: rules whose fixes are never applied
     target_version: tuple[int, int] = LATEST_LIGHTNING
     exclude: tuple[str, ...] = ()  #: gitignore-style patterns, relative to ``root`` (``--exclude`` replaces them)
     extend_exclude: tuple[str, ...] = ()  #: more patterns (``extend-exclude``, the lint table's ``exclude``)
@@ -118,6 +119,7 @@ class LintConfig:
         respect_gitignore: bool | None = None,
         force_exclude: bool | None = None,
         show_fixes: bool | None = None,
+        unfixable: tuple[str, ...] = (),
     ) -> "LintConfig":
         """The command line on top of the file: ``--select`` replaces the configured selection,
         ``--extend-select`` / ``--ignore`` are a layer above it; ``--exclude`` replaces the
@@ -143,7 +145,13 @@ class LintConfig:
             config = replace(config, force_exclude=force_exclude)
         if show_fixes is not None:
             config = replace(config, show_fixes=show_fixes)
+        if unfixable:
+            config = replace(config, unfixable=config.unfixable + tuple(unfixable))
         return config
+
+    def is_fixable(self, code: str) -> bool:
+        """Whether fixes of rule ``code`` may be offered and applied (``unfixable``)."""
+        return not self.unfixable or _best_match(code, self.unfixable) < 0
 
     def fingerprint(self) -> str:
         """A stable hash of everything that changes findings (for the result cache)."""
@@ -158,6 +166,7 @@ class LintConfig:
             "cli": [self.cli_extend_select, self.cli_ignore],
             "per_file_ignores": self.per_file_ignores,
             "target": self.target_version,
+            "unfixable": self.unfixable,
             "root": self.root,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -217,7 +226,7 @@ def lint_config_from(project: ProjectConfig) -> LintConfig:
     }
     for key, field in (
         ("select", "select"), ("extend-select", "extend_select"), ("ignore", "ignore"),
-        ("per-file-ignores", "per_file_ignores"), ("unsafe-fixes", "unsafe_fixes"),
+        ("per-file-ignores", "per_file_ignores"), ("unsafe-fixes", "unsafe_fixes"), ("unfixable", "unfixable"),
         ("target-version", "target_version"), ("respect-gitignore", "respect_gitignore"),
         ("force-exclude", "force_exclude"), ("show-fixes", "show_fixes"), ("output-format", "output_format"),
     ):

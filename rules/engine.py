@@ -53,6 +53,8 @@ def lint_source(source: str, path: str | None = None, config: LintConfig | None 
         extra = unused_noqa_findings(source, suppressions, config, path)
         if extra:
             findings = sorted(findings + extra, key=Finding.sort_key)
+    if config.unfixable:
+        findings = [f if f.fix is None or config.is_fixable(f.code) else f._replace(fix=None) for f in findings]
     return findings
 
 

@@ -1,4 +1,5 @@
-"""Output formats for lint results: full (code frames), concise, json, sarif, github.
+"""Output formats for lint results: full (code frames), concise, json, json-lines, sarif,
+github (Actions annotations), gitlab (Code Quality).
 
 Text formats are built as (text, style) segments: printed through rich when writing to a
 terminal, joined as plain text otherwise (pipes, files, CI logs), so both read the same.
@@ -9,9 +10,9 @@ from __future__ import annotations
 from typing import IO, Any, Iterable
 
 from .. import __version__
+from ..config import OUTPUT_FORMATS as FORMATS  # one list: the option, the key, the renderers
 from .findings import FileResult, Finding
 
-FORMATS = ("full", "concise", "json", "sarif", "github")
 #: pseudo-code for files that could not be read or parsed
 SOURCE_ERROR_CODE = "PTL000"
 SOURCE_ERROR_NAME = "source-error"
@@ -210,6 +211,45 @@ def to_json(results: list[FileResult]) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False)
 
 
+def to_json_lines(results: list[FileResult]) -> str:
+    """One JSON object per line (the ``json`` objects), for streaming tools."""
+    import json
+
+    lines = []
+    for result in results:
+        if result.error is not None:
+            lines.append(json.dumps(_error_dict(result), ensure_ascii=False))
+        lines += [json.dumps(finding.to_dict(), ensure_ascii=False) for finding in result.findings]
+    return "".join(line + "\n" for line in lines)
+
+
+def to_gitlab(results: list[FileResult]) -> str:
+    """GitLab Code Quality (a JSON list of issues with a stable fingerprint per finding)."""
+    import hashlib
+    import json
+
+    from .runner import relative
+
+    issues = []
+    for result in results:
+        path = relative(result.path).replace("\\", "/")
+        entries = [_error_dict(result)] if result.error is not None else []
+        entries += [finding.to_dict() for finding in result.findings]
+        for entry in entries:
+            where = f"cell {entry['cell']}: " if entry.get("cell") else ""
+            key = f"{path}:{entry.get('cell')}:{entry['line']}:{entry['column']}:{entry['code']}:{entry['message']}"
+            issues.append(
+                {
+                    "description": f"{where}{entry['message']}",
+                    "check_name": entry["code"],
+                    "fingerprint": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+                    "severity": "major" if entry["code"] == SOURCE_ERROR_CODE else "minor" if entry["code"].startswith("PTL3") else "major",
+                    "location": {"path": path, "lines": {"begin": entry["line"], "end": entry["end_line"]}},
+                }
+            )
+    return json.dumps(issues, indent=2, ensure_ascii=False)
+
+
 def _github_escape(text: str, property_value: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if property_value:
@@ -339,6 +379,10 @@ def render(results: list[FileResult], fmt: str, stream: IO[str], color: bool, qu
         write_text(results, stream, color, concise=fmt == "concise", quiet=quiet, show_fixes=show_fixes)
     elif fmt == "json":
         stream.write(to_json(results) + "\n")
+    elif fmt == "json-lines":
+        stream.write(to_json_lines(results))
+    elif fmt == "gitlab":
+        stream.write(to_gitlab(results) + "\n")
     elif fmt == "sarif":
         stream.write(to_sarif(results) + "\n")
     elif fmt == "github":

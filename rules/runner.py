@@ -27,6 +27,7 @@ class RunOptions(NamedTuple):
     keep_source: bool = True  #: attach the text to results with findings (for code frames)
     add_noqa: bool = False  #: write ``# noqa: CODES`` on every line with findings
     write: bool = True  #: write fixes back to the file (False for stdin: ``output`` holds them)
+    cache_dir: str | None = None  #: ``--cache-dir``
 
 
 class ConfigResolver:
@@ -157,7 +158,7 @@ def lint_text(text: str, path: str, config: LintConfig, options: RunOptions, res
         # than a lookup (hashing, and importing hashlib), and they would litter the cache.
         from . import cache
 
-        root = cache.cache_root(config)
+        root = cache.cache_root(config, options.cache_dir)
         key = cache.cache_key(text, path, config)
         hit = cache.load(root, key)
         if hit is not None:

@@ -128,6 +128,13 @@ def check_unsafe_fixes(tmp_path: Path, where: str) -> None:
     assert "batch.to(self.device)" in (root / "a.py").read_text(encoding="utf-8")
 
 
+def check_unfixable(tmp_path: Path, where: str) -> None:
+    root = write(tmp_path, {"pyproject.toml": table(where, 'unfixable = ["PTL201"]'), "a.py": BAD})
+    assert invoke(root, "lint", "a.py", "--fix", "--no-cache").exit_code == 1
+    assert "gpus=1" in (root / "a.py").read_text(encoding="utf-8")  # reported, never fixed
+    assert "PTL201 [*]" not in invoke(root, "lint", "a.py", "--no-cache").stdout
+
+
 def check_target_version(tmp_path: Path, where: str) -> None:
     root = write(tmp_path, {"pyproject.toml": table(where, 'target-version = "1.9"'), "a.py": BAD})
     assert "PTL201" not in {c for _, c in lint_codes(root, "a.py")}  # gpus= is fine before 2.0
@@ -200,7 +207,7 @@ KEY_CHECKS = {
     ("", "force-exclude"): check_force_exclude,
     **{("", name): check for name, check in {
         "select": check_select, "extend-select": check_extend_select, "ignore": check_ignore,
-        "per-file-ignores": check_per_file_ignores, "unsafe-fixes": check_unsafe_fixes,
+        "per-file-ignores": check_per_file_ignores, "unsafe-fixes": check_unsafe_fixes, "unfixable": check_unfixable,
         "target-version": check_target_version, "show-fixes": check_show_fixes, "output-format": check_output_format,
     }.items()},
     ("lint", "select"): check_select,
@@ -208,6 +215,7 @@ KEY_CHECKS = {
     ("lint", "ignore"): check_ignore,
     ("lint", "per-file-ignores"): check_per_file_ignores,
     ("lint", "unsafe-fixes"): check_unsafe_fixes,
+    ("lint", "unfixable"): check_unfixable,
     ("lint", "target-version"): check_target_version,
     ("lint", "exclude"): check_lint_exclude,
     ("lint", "show-fixes"): check_show_fixes,

@@ -96,6 +96,46 @@ def test_exit_non_zero_on_fix(project):
     assert run("only_fixable.py", "--fix", "--exit-non-zero-on-fix", "--no-cache").exit_code == 0  # nothing left to fix
 
 
+def test_fix_only_fixes_and_reports_only_the_fixes(project):
+    result = run("bad.py", "--fix-only", "--show-fixes", "--no-cache")
+    assert result.exit_code == 0  # PTL103 and PTL301 are left, and not this run's business
+    assert result.stdout == "Fixes applied:\n  bad.py: 1 × PTL201 (removed-device-trainer-argument)\nFixed 1 problem.\n"
+    assert (project / "bad.py").read_text() == FIXED_SAFE
+    assert run("bad.py", "--fix-only").stdout == "No fixes applied.\n"
+
+
+def test_unfixable_rules_are_reported_without_a_fix(project):
+    result = run("bad.py", "--unfixable", "PTL2", "--fix", "--no-cache")
+    assert result.exit_code == 1 and "PTL201 " in result.stdout and "PTL201 [*]" not in result.stdout
+    assert (project / "bad.py").read_text() == BAD
+
+
+def test_gitlab_and_json_lines_formats(project):
+    gitlab = json.loads(run("bad.py", "--format", "gitlab", "--no-cache").stdout)
+    assert {issue["check_name"] for issue in gitlab} == {"PTL103", "PTL201", "PTL301"}
+    assert all(issue["location"]["path"] == "bad.py" and len(issue["fingerprint"]) == 64 for issue in gitlab)
+    assert len({issue["fingerprint"] for issue in gitlab}) == 3
+    lines = run("bad.py", "--format", "json-lines", "--no-cache").stdout.splitlines()
+    assert [json.loads(line)["code"] for line in lines] == ["PTL103", "PTL201", "PTL301"]
+
+
+def test_silent_prints_nothing(project):
+    result = run("bad.py", "--silent", "--no-cache")
+    assert result.exit_code == 1 and result.output == ""
+
+
+def test_cache_dir_and_show_files_and_show_settings(project):
+    (project / "pyproject.toml").write_text('[tool.pl-convert.lint]\nignore = ["PTL301"]\n', encoding="utf-8")
+    assert run("bad.py", "--cache-dir", "elsewhere").exit_code == 1
+    assert list((project / "elsewhere" / "lint").rglob("*.json")) and not (project / ".pl_convert_cache").exists()
+    files = run(".", "--show-files")
+    assert files.exit_code == 0 and files.stdout.split() == ["bad.py", "good.py"]
+    settings = run("bad.py", "--show-settings", "--extend-select", "PTL303")
+    assert settings.exit_code == 0
+    assert f"configuration: {project / 'pyproject.toml'}" in settings.stdout
+    assert "  ignore = ('PTL301',)" in settings.stdout and "  cli-extend-select = ('PTL303',)" in settings.stdout
+
+
 # -- stdin ----------------------------------------------------------------------------------------
 def test_stdin_is_linted_as_the_named_file(project):
     (project / "pyproject.toml").write_text('[tool.pl-convert]\nper-file-ignores = { "src/*" = ["PTL103"] }\n', encoding="utf-8")
