@@ -292,3 +292,11 @@ def test_python_dash_m_pl_convert(project):
     assert result.returncode == 1 and "bad.py:6:36: PTL201" in result.stdout
     version = subprocess.run([sys.executable, "-m", "pl_convert", "--version"], capture_output=True, text=True, env=env)
     assert version.returncode == 0 and version.stdout.startswith("pl-convert, version")
+
+
+def test_docs_cli_names_every_lint_option():
+    from pl_convert.rules.command import lint
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [opt for param in lint.params for opt in (*param.opts, *param.secondary_opts) if opt.startswith("-") and f"`{opt}`" not in text]
+    assert missing == [], "document these in docs/cli.md"
