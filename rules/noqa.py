@@ -122,6 +122,7 @@ def unused_noqa_findings(
     ]
     lines = source.splitlines()
     findings = []
+    comments: set[tuple[int, int]] | None = None
     for directive in [*suppressions.file_directives, *suppressions.line_directives.values()]:
         if directive.codes == ALL:
             continue  # a blanket noqa may be another tool's
@@ -133,6 +134,10 @@ def unused_noqa_findings(
         ]
         if not unknown and not unused:
             continue
+        if comments is None:
+            comments = _comment_spans(source)
+        if not any(line == directive.line and start <= directive.start for line, start in comments):
+            continue  # "# noqa: PTL999" inside a string is text, not a comment: never edit it
         if NOQA_CODE in directive.codes or (
             not directive.whole_file and suppressions.suppresses(NOQA_CODE, directive.line)
         ) or any(d.matching(NOQA_CODE) for d in suppressions.file_directives):
@@ -158,6 +163,22 @@ def unused_noqa_findings(
             )
         )
     return findings
+
+
+def _comment_spans(source: str) -> set[tuple[int, int]]:
+    """(line, 0-based column) where each comment starts (tokenize: only files with a noqa
+    comment PTL001 would report get here)."""
+    import io
+    import tokenize
+
+    spans = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                spans.add(token.start)
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return spans
 
 
 def _removal(text: str, directive: Directive, drop: set[str]) -> "Edit":

@@ -133,6 +133,13 @@ def test_line_noqa(comment, expected):
     assert sorted(codes(TRAINER.format(comment=comment))) == expected
 
 
+def test_unused_noqa_judges_comments_only():
+    src = 'import pytorch_lightning as pl\nhelp = "write # noqa: PTL999 to silence"\ny = 1  # note # noqa: PTL999\n'
+    assert [(f.line, f.code) for f in lint(src)] == [(3, "PTL001")]
+    fixed = apply_fixes(textwrap.dedent(src), "t.py").source
+    assert fixed == 'import pytorch_lightning as pl\nhelp = "write # noqa: PTL999 to silence"\ny = 1  # note\n'
+
+
 def test_file_level_noqa():
     assert codes("# pl-convert: noqa: PTL201\n" + TRAINER.format(comment="")) == ["PTL208"]
     assert codes("# pl-convert: noqa\n" + TRAINER.format(comment="")) == []
