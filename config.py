@@ -331,22 +331,12 @@ def readme_with_keys(readme: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite README.md's key list (``--check``: only say whether it is current)."""
+    from .sourcefile import write_generated
+
     args = sys.argv[1:] if argv is None else argv
     readme = Path(__file__).resolve().parent / "README.md"
-    current = readme.read_text(encoding="utf-8")
-    text = readme_with_keys(current)
-    if "--check" in args:
-        if text != current:
-            print(f"{readme}: the Configuration section is out of date; run: python -m pl_convert.config", file=sys.stderr)
-            return 1
-        return 0
-    if text != current:
-        from .sourcefile import atomic_write_text
-
-        atomic_write_text(readme, text)
-        print(f"wrote {readme}")
-    return 0
-
+    text = readme_with_keys(readme.read_text(encoding="utf-8"))
+    return write_generated(readme, text, "--check" in args, "python -m pl_convert.config")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -95,21 +95,11 @@ def rules_markdown() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..sourcefile import write_generated
+
     args = sys.argv[1:] if argv is None else argv
     target = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
-    text = rules_markdown()
-    if "--check" in args:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            print(f"{target} is out of date; run: python -m pl_convert.rules.docs", file=sys.stderr)
-            return 1
-        return 0
-    from ..sourcefile import atomic_write_text
-
-    atomic_write_text(target, text)
-    print(f"wrote {target}")
-    return 0
-
+    return write_generated(target, rules_markdown(), "--check" in args, "python -m pl_convert.rules.docs")
 
 if __name__ == "__main__":
     sys.exit(main())
