@@ -5,9 +5,9 @@ Public API: :func:`convert_source` (pure: text in, :class:`ConversionResult` out
 
 from __future__ import annotations
 
-from .result import Change, ConversionResult, ConvertOptions, Note, Reason, Status
+from .result import Change, ConversionResult, ConvertOptions, LoggedMetric, Note, Reason, Status
 
-__all__ = ["convert_source", "ConversionResult", "ConvertOptions", "Change", "Note", "Reason", "Status"]
+__all__ = ["convert_source", "ConversionResult", "ConvertOptions", "Change", "LoggedMetric", "Note", "Reason", "Status"]
 
 
 def convert_source(source: str, options: ConvertOptions | None = None, path: str | None = None) -> ConversionResult:

@@ -73,4 +73,5 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         changes=emitted.changes,
         notes=emitted.notes,
         explanation=explanation,
+        metrics=list(plan.metrics),
     )

@@ -14,7 +14,9 @@ import libcst as cst
 
 from .analysis import PLATEAU, Phase, Picture, SchedulerFact, Unsupported, _no_grad_with, is_autocast_item, is_no_grad_item, phase_functions
 from .lowering import Lowered, lower_loop
+from .metric_origins import metric_origin
 from .names import NameUsage, dotted, param_names, usage_of
+from .result import LoggedMetric
 from .transforms import (
     ContinueToReturn,
     RemoveReceiverCalls,
@@ -76,6 +78,7 @@ class Plan:
     setup_to_drop: list[cst.BaseStatement] = field(default_factory=list)  #: dropped once nothing reads them
     tensorboard_dir: str | None = None  #: the SummaryWriter's log_dir (code): Lightning's TensorBoardLogger writes there
     hook_notes: list[tuple[str, int, str]] = field(default_factory=list)  #: (hook, original line, message) to review
+    metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
 
     def describe(self) -> list[str]:
         out = [f"optimization: {self.mode}" + (f" ({self.manual_reason})" if self.manual_reason else "")]
@@ -485,6 +488,7 @@ def make_plan(picture: Picture) -> Plan:
         if logged is not None and not _contains(cst.Module(hooks["training_step"]), lambda n: isinstance(n, cst.Return)):
             hooks["training_step"].append(_stmt(f'self.log("train_loss", {logged})'))
     monitors = [m for _, _, m in configured if m]
+    logged_metrics: list[LoggedMetric] = []
     for stage, hook_names in (("val", ("on_validation_epoch_start", "validation_step", "on_validation_epoch_end")),
                               ("test", ("on_test_epoch_start", "test_step", "on_test_epoch_end"))):
         if not hooks[hook_names[1]]:
@@ -497,6 +501,9 @@ def make_plan(picture: Picture) -> Plan:
         metric_names = _metric_names([s for h in hook_names for s in hooks[h]], wanted)
         for name in metric_names:
             hooks[hook_names[2]].append(_stmt(f'self.log("{metric_key(stage, name)}", {name})'))
+            origin = metric_origin(picture, stage, metric_key(stage, name), name)
+            if origin is not None:
+                logged_metrics.append(origin)
     if monitors and val is None:
         fact = next(f for f, _, m in configured if m)
         raise Unsupported(lines.line(fact.step_stmt), "ReduceLROnPlateau is stepped on a metric but there is no evaluation loop")
@@ -565,6 +572,7 @@ def make_plan(picture: Picture) -> Plan:
         bindings_needed=bindings_needed,
         self_state=self_state,
         model_attr=model_attr,
+        metrics=logged_metrics,
     )
     if mode == "manual":
         plan.notes.append((lines.line(train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({manual_reason})"))

@@ -46,6 +46,25 @@ class Reason:
     message: str
 
 
+@dataclass(frozen=True)
+class LoggedMetric:
+    """An epoch metric the conversion logs with ``self.log``, and where the original computes it.
+
+    For ``pl-convert verify``: it evaluates ``expression`` in the original run when execution
+    leaves lines ``start_line``-``end_line`` (the evaluation phase: its loop and the statements
+    around it that finish the value), once per occurrence (per epoch), and compares each value
+    with what the conversion logged under ``key``. When the lines are inside a function the phase
+    calls, ``called_from`` holds the lines of the calling statement: only those calls count (the
+    same function may also run another phase, e.g. validation and test).
+    """
+
+    key: str  #: the ``self.log`` key, e.g. ``"val_acc"``
+    expression: str  #: the logged value in the original script's terms, e.g. ``"correct"``
+    start_line: int  #: first line (in the original) of the span after which the value is final
+    end_line: int  #: last line of that span
+    called_from: tuple[int, int] | None = None  #: (first, last) line of the calling statement
+
+
 @dataclass
 class ConversionResult:
     status: Status
@@ -55,6 +74,7 @@ class ConversionResult:
     notes: list[Note] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
     explanation: str | None = None  #: the analysis and plan, human readable (for --explain)
+    metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics the conversion logs
 
     @property
     def converted(self) -> bool:
