@@ -148,6 +148,16 @@ def _values(entries: list[dict]) -> list[float | None]:
     return [e.get("value") for e in entries]
 
 
+def _first(out: OutputJudgement, candidate: dict) -> None:
+    """Keep the earliest differing value (by occurrence: epoch), the first key on a tie."""
+    current = out.first_diff_metric
+    if current is None or (isinstance(current["occurrence"], str) and isinstance(candidate["occurrence"], int)) or (
+        isinstance(candidate["occurrence"], int) and isinstance(current["occurrence"], int)
+        and candidate["occurrence"] < current["occurrence"]
+    ):
+        out.first_diff_metric = candidate
+
+
 def _judge_series(out: OutputJudgement, key: str, what: str, original: list[float | None], converted: list[float | None],
                   rtol: float, atol: float, origin: str) -> None:
     """One key: the converted run's values against the original's, in order."""
@@ -161,18 +171,16 @@ def _judge_series(out: OutputJudgement, key: str, what: str, original: list[floa
         if not _close(original[i], converted[i], rtol, atol):
             entry["equal"] = False
             out.metrics_compared += compared
-            if out.first_diff_metric is None:
-                out.first_diff_metric = {"key": key, "occurrence": i + 1, "original": original[i], "converted": converted[i]}
+            _first(out, {"key": key, "occurrence": i + 1, "original": original[i], "converted": converted[i]})
             out.reasons.append(f"logged {key} differs at occurrence {i + 1} (epoch {i + 1} when logged once per epoch): "
                                f"the original {origin} {original[i]!r}, the converted run logged {converted[i]!r}")
             return
     out.metrics_compared += compared
     if len(original) != len(converted):
         entry["equal"] = False
-        if out.first_diff_metric is None:
-            out.first_diff_metric = {"key": key, "occurrence": n + 1,
-                                     "original": original[n] if n < len(original) else None,
-                                     "converted": converted[n] if n < len(converted) else None}
+        _first(out, {"key": key, "occurrence": n + 1,
+                     "original": original[n] if n < len(original) else None,
+                     "converted": converted[n] if n < len(converted) else None})
         out.reasons.append(f"logged {key}: the original {origin} it {len(original)} time(s), "
                            f"the converted run logged it {len(converted)} time(s)")
 
@@ -229,7 +237,6 @@ def judge_metrics(a: RunRecord, b: RunRecord, mapping: MetricMap | None, rtol: f
                 if expected is None or value is None:
                     continue
                 if not (_close(expected, value, rtol, atol) or value == _float32(expected)):
-                    if out.first_diff_metric is None:
-                        out.first_diff_metric = {"key": key, "occurrence": f"trainer.{call['call']}()", "original": expected, "converted": value}
+                    _first(out, {"key": key, "occurrence": f"trainer.{call['call']}()", "original": expected, "converted": value})
                     out.reasons.append(f"trainer.{call['call']}() returned {key}={value!r}; the original computed {expected!r}")
     return out
