@@ -70,7 +70,11 @@ def test_fixture_pair_trains_the_same(case: Path, mnist_root: Path, tmp_path: Pa
     assert comparison.steps_compared > 0
     # a conversion, trained by Lightning, at the case's own epoch count
     epochs = own_epochs(case / "original.py")
-    assert original.epochs == converted.epochs == epochs, (original.epochs, converted.epochs, epochs)
+    assert converted.epochs == epochs, (converted.epochs, epochs)
+    if "DataLoader" in (case / "original.py").read_text(encoding="utf-8"):
+        assert original.epochs == epochs, (original.epochs, epochs)
+    else:  # batches by index arithmetic: no loader to count; the equal loss trace says it all
+        assert original.epochs is None
     calls = [call["call"] for call in converted.trainer_calls]
     assert calls[:1] == ["fit"], calls
     assert converted.lightning_backward == len(converted.losses) > 0

@@ -339,6 +339,7 @@ class Recorder:
                         "num_sanity_val_steps": _number(getattr(trainer, "num_sanity_val_steps", None)),
                         "validation_batches": _number(sum(val_batches) if isinstance(val_batches, list) else val_batches),
                         "max_epochs": trainer.max_epochs,
+                        "epochs_run": trainer.current_epoch,
                         "max_steps": trainer.max_steps,
                         "accumulate_grad_batches": trainer.accumulate_grad_batches,
                         "checkpointing": trainer.checkpoint_callback is not None,
@@ -652,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     record.computed = tracer.records
     record.epochs = recorder.epoch()
+    if record.epochs is None and record.lightning.get("epochs_run"):  # batches from a range, not a DataLoader
+        record.epochs = record.lightning["epochs_run"]
     if recorder.printed is not None:
         run_dir = os.path.dirname(script_path)
         record.printed = recorder.printed.finish({script_path: "<script>", run_dir: "<script dir>"})
