@@ -221,8 +221,10 @@ def test_only_the_scripts_own_prints_are_recorded_and_timings_read_a_virtual_clo
         print("first", end=" ")
         print("line")
         sys.stderr.write("to stderr\\n")
-        warnings.warn("a library-style warning")   # written by the warnings module: not the script's
-        logging.getLogger("x").warning("logged")    # written by logging: not a print
+        warnings.warn("a warning")                  # written by the warnings module: not a line of the script
+        logging.getLogger("x").warning("logged")    # the script's own log record (lastResort handler)
+        from tqdm import tqdm
+        tqdm.write("via tqdm")                        # tqdm writes on the script's behalf
         helper_for_verify_prints.report(3)           # a module next to the script is its code
         print(f"took {time.time() - start:.3f}s", "no newline at the end", end="")
         """
@@ -233,7 +235,7 @@ def test_only_the_scripts_own_prints_are_recorded_and_timings_read_a_virtual_clo
     result = verify_scripts(a, b, options)
     assert result.exit_code == 0, result.to_dict()["reasons"]
     assert [line[0] for line in result.a.record.printed] == [
-        "first line", "to stderr", "helper 3", "took 0.001s no newline at the end"
+        "first line", "to stderr", "logged", "via tqdm", "helper 3", "took 0.001s no newline at the end"
     ]
-    assert [line[2] for line in result.a.record.printed] == ["out", "err", "out", "out"]
+    assert [line[2] for line in result.a.record.printed] == ["out", "err", "err", "out", "out", "out"]
     assert result.b.record.printed == result.a.record.printed  # the real 0.3 s sleep does not show

@@ -2,8 +2,9 @@
 
 Runs inside the runner (the child process). Code "of the script" is code in the script file
 or in a module next to it (its directory, outside installed packages): a line counts when the
-function that called ``print()`` or ``sys.stdout.write()`` is such code, so Lightning's and the
-libraries' output (progress bars, warnings, summaries) is left out.
+function that called ``print()`` or ``sys.stdout.write()`` is such code (or asked ``tqdm.write``
+or a ``logging`` logger to write it), so Lightning's and the libraries' output (progress bars,
+warnings, summaries, their log records) is left out.
 
 Timings are the one thing two honest runs always print differently. ``time.time``,
 ``time.perf_counter``, ``time.monotonic`` (and their ``_ns`` forms) called from the script's code
@@ -44,6 +45,22 @@ class ScriptFiles:
         return known
 
 
+#: modules that write on behalf of their caller: ``tqdm.write(...)``, ``logging`` handlers
+_RELAYS = (f"{os.sep}tqdm{os.sep}", f"{os.sep}logging{os.sep}__init__.py")
+
+
+def _writer(frame) -> str:
+    """The file of the code that asked for a write: the caller, past ``tqdm.write`` and logging."""
+    for _ in range(12):
+        if frame is None:
+            return ""
+        filename = frame.f_code.co_filename
+        if not any(relay in filename for relay in _RELAYS):
+            return filename
+        frame = frame.f_back
+    return ""
+
+
 class _Tee:
     """A text stream that forwards everything and keeps the lines the script's code writes."""
 
@@ -55,11 +72,7 @@ class _Tee:
 
     def write(self, text):
         written = self._stream.write(text)
-        try:
-            caller = sys._getframe(1).f_code.co_filename
-        except ValueError:
-            caller = ""
-        if isinstance(text, str) and caller in self._printed.files:
+        if isinstance(text, str) and _writer(sys._getframe(1)) in self._printed.files:
             self._partial += text
             if "\n" in self._partial:
                 *lines, self._partial = self._partial.split("\n")
