@@ -1,6 +1,7 @@
 """docs/parity.md, generated: verify every fixture pair and write the figures into the page.
 
     python -m pl_convert.verify.parity_table --write              # run every case, rewrite docs/parity.md
+    python -m pl_convert.verify.parity_table --update tqdm_loops  # re-run one case, rewrite its row
     python -m pl_convert.verify.parity_table --only cnn_classifier # print rows, write nothing
     python -m pl_convert.verify.parity_table --device cuda        # both on the GPU (rows only)
     python -m pl_convert.verify.parity_table --compare-devices    # original, CPU vs GPU (rows only)
@@ -155,9 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-devices", action="store_true")
     parser.add_argument("--only", nargs="*", help="case names to run (default: all); rows only")
     parser.add_argument("--write", action="store_true", help=f"rewrite {DOC.relative_to(REPO)} (every case, on CPU)")
+    parser.add_argument("--update", nargs="+", metavar="CASE",
+                        help=f"re-run these cases and rewrite their rows of {DOC.relative_to(REPO)}, keeping the others")
     args = parser.parse_args(argv)
-    if args.write and (args.only or args.device != "cpu" or args.compare_devices):
-        parser.error("--write runs every case on CPU: drop --only/--device/--compare-devices")
+    if (args.write or args.update) and (args.only or args.device != "cpu" or args.compare_devices):
+        parser.error("--write/--update run on CPU: drop --only/--device/--compare-devices")
+    if args.update:
+        return _update(args.update, args.data_root)
 
     cases = pairs(args.fixtures)
     if args.only:
@@ -185,6 +190,27 @@ def main(argv: list[str] | None = None) -> int:
         rows.sort(key=lambda r: r.case)
         atomic_write_text(DOC, render(rows, environment_line(), time.strftime("%Y-%m-%d")))
         print(f"wrote {DOC}", file=sys.stderr)
+    return 0 if all_equal else 1
+
+
+def _update(names: list[str], data_root: Path) -> int:
+    """Re-run ``names`` and put their rows into the page, keeping every other row as it is."""
+    from ..sourcefile import atomic_write_text
+
+    text = DOC.read_text(encoding="utf-8")
+    rows = {row.case: row for row in parse_rows(text)}
+    measured = re.search(r"Measured on (\S+) with (.+?); seed 0", text)
+    all_equal = True
+    for case in pairs():
+        if case.name in names:
+            start = time.perf_counter()
+            result = verify_case(case, data_root)
+            all_equal &= result.equal
+            rows[case.name] = row_of(case.name, result, time.perf_counter() - start)
+            print(rows[case.name].markdown(), flush=True)
+    ordered = [rows[name] for name in sorted(rows)]
+    atomic_write_text(DOC, render(ordered, measured.group(2) if measured else environment_line(),
+                                  measured.group(1) if measured else time.strftime("%Y-%m-%d")))
     return 0 if all_equal else 1
 
 

@@ -45,19 +45,21 @@ class ScriptFiles:
         return known
 
 
-#: modules that write on behalf of their caller: ``tqdm.write(...)``, ``logging`` handlers
-_RELAYS = (f"{os.sep}tqdm{os.sep}", f"{os.sep}logging{os.sep}__init__.py")
+_LOGGING = f"{os.sep}logging{os.sep}__init__.py"
+_TQDM = f"{os.sep}tqdm{os.sep}"
 
 
 def _writer(frame) -> str:
-    """The file of the code that asked for a write: the caller, past ``tqdm.write`` and logging."""
+    """The file of the code that asked for a write: the caller, past ``tqdm.write(...)`` and the
+    ``logging`` machinery (a progress bar's own redraws stay tqdm's)."""
     for _ in range(12):
         if frame is None:
             return ""
         filename = frame.f_code.co_filename
-        if not any(relay in filename for relay in _RELAYS):
-            return filename
-        frame = frame.f_back
+        if _LOGGING in filename or (_TQDM in filename and frame.f_code.co_name == "write"):
+            frame = frame.f_back
+            continue
+        return filename
     return ""
 
 
