@@ -167,7 +167,7 @@ def _compiles(text: str) -> bool:
     return True
 
 
-@fuzz(12)
+@fuzz(6)
 @given(
     program=hypothesmith.from_grammar(),
     script=st.sampled_from(sorted(SCRIPTS)),

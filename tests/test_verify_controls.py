@@ -20,6 +20,8 @@ from pl_convert.converter import Status, convert_source
 from pl_convert.verify.command import verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+#: function_style's own --dry-run: one training batch per epoch (the evaluation still runs in full)
+DRY_RUN = ("--dry-run",)
 
 
 def broken_conversion(tmp_path: Path, case: str, old: str, new: str, regex: bool = False) -> tuple[Path, Path]:
@@ -38,12 +40,10 @@ def broken_conversion(tmp_path: Path, case: str, old: str, new: str, regex: bool
     return original, converted
 
 
-def run_verify(original: Path, converted: Path, mnist_root: Path, tmp_path: Path) -> tuple[dict, str]:
+def run_verify(original: Path, converted: Path, mnist_root: Path, tmp_path: Path, *script_args: str) -> tuple[dict, str]:
     json_path = tmp_path / "result.json"
-    result = CliRunner().invoke(
-        verify, [str(original), str(converted), "--data-root", str(mnist_root), "--json", str(json_path)],
-        catch_exceptions=False,
-    )
+    args = [str(original), str(converted), "--data-root", str(mnist_root), "--json", str(json_path)]
+    result = CliRunner().invoke(verify, args + (["--", *script_args] if script_args else []), catch_exceptions=False)
     assert result.exit_code == 1, result.output
     assert "DIFFERENT" in result.output
     return json.loads(json_path.read_text(encoding="utf-8")), result.output
@@ -58,7 +58,7 @@ def test_argmin_instead_of_argmax_in_the_evaluation(tmp_path, mnist_root) -> Non
     original, converted = broken_conversion(
         tmp_path, "function_style", "pred = output.argmax(dim=1, keepdim=True)", "pred = output.argmin(dim=1, keepdim=True)"
     )
-    data, output = run_verify(original, converted, mnist_root, tmp_path)
+    data, output = run_verify(original, converted, mnist_root, tmp_path, *DRY_RUN)
     assert_training_unchanged(data)
     line = data["first_diff_line"]
     assert line["original"].startswith("Test set: Average loss") and line["original"] != line["converted"]
@@ -87,7 +87,7 @@ def test_loss_divided_by_the_number_of_batches(tmp_path, mnist_root) -> None:
     original, converted = broken_conversion(
         tmp_path, "function_style", "self.test_loss /= len(test_loader.dataset)", "self.test_loss /= len(test_loader)"
     )
-    data, output = run_verify(original, converted, mnist_root, tmp_path)
+    data, output = run_verify(original, converted, mnist_root, tmp_path, *DRY_RUN)
     assert_training_unchanged(data)
     assert data["first_diff_line"]["original"].startswith("Test set: Average loss")
     assert data["first_diff_metric"]["key"] == "val_test_loss"
@@ -99,7 +99,7 @@ def test_validation_on_the_training_loader(tmp_path, mnist_root) -> None:
     original, converted = broken_conversion(
         tmp_path, "function_style", "val_dataloaders=test_loader", "val_dataloaders=train_loader"
     )
-    data, output = run_verify(original, converted, mnist_root, tmp_path)
+    data, output = run_verify(original, converted, mnist_root, tmp_path, *DRY_RUN)
     assert data["first_diff_line"]["original"].startswith("Test set: Average loss")
     assert data["first_diff_metric"]["key"] in ("val_correct", "val_test_loss")
 
