@@ -67,8 +67,15 @@ class TreeListing:
 
 
 def is_environment_dir(path: Path) -> bool:
-    """Whether ``path`` is a virtual environment or conda environment."""
-    return any((path / marker).exists() for marker in ENVIRONMENT_MARKERS)
+    """Whether ``path`` is a virtual environment or conda environment.
+
+    An unreadable directory is not an environment: the walk reports it as unreadable when it
+    tries to list it (``Path.exists`` raises ``PermissionError`` inside it on Python < 3.12).
+    """
+    try:
+        return any((path / marker).exists() for marker in ENVIRONMENT_MARKERS)
+    except OSError:
+        return False
 
 
 def walk_tree(

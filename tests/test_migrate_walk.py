@@ -98,13 +98,14 @@ def test_excludes_and_skip_paths(tmp_path: Path) -> None:
     assert listing.source_files == ["a.py"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any directory")
-def test_unreadable_directory_is_reported_not_raised(tmp_path: Path) -> None:
-    make(tmp_path, {"a.py": "", "locked/b.py": ""})
-    (tmp_path / "locked").chmod(0)
+def test_unreadable_directory_is_reported_not_raised(open_tmp_path: Path, unprivileged) -> None:
+    """A real ``chmod 000`` directory (as an unprivileged user when the tests run as root)."""
+    make(open_tmp_path, {"a.py": "", "locked/b.py": ""})
+    walk_tree(open_tmp_path)  # imports what the walk needs
+    (open_tmp_path / "locked").chmod(0)
     try:
-        listing = walk_tree(tmp_path)
+        listing = unprivileged(walk_tree, open_tmp_path)
     finally:
-        (tmp_path / "locked").chmod(0o755)
+        (open_tmp_path / "locked").chmod(0o755)
     assert listing.source_files == ["a.py"]
     assert listing.unreadable and listing.unreadable[0][0] == "locked"
