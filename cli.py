@@ -28,6 +28,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 DEFAULT_COMMAND = "convert"
+#: what users of other tools type, and the command they mean
+ALIASES = {"check": "lint", "fix": "lint", "ruff": "lint", "convert-all": "migrate", "doc": "rule", "explain": "rule", "list-rules": "rules"}
 
 
 class LazyGroup(click.Group):
@@ -50,6 +52,7 @@ class LazyGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         if args and args[0] not in LAZY_COMMANDS:
+            _reject_mistyped_command(ctx, args[0])
             args = [DEFAULT_COMMAND, *args]
         return super().resolve_command(ctx, args)
 
@@ -72,6 +75,25 @@ class LazyGroup(click.Group):
         ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _reject_mistyped_command(ctx: click.Context, word: str) -> None:
+    """``pl-convert lnt x.py`` is a typo of ``lint``, not a script named ``lnt`` to convert:
+    a first argument that is no existing path and looks like a word (no ``.``, no ``/``) gets
+    the nearest command suggested (exit 2)."""
+    import os
+
+    if word.startswith("-") or os.path.exists(word) or "." in word or "/" in word or os.sep in word:
+        return
+    import difflib
+
+    target = ALIASES.get(word.lower())
+    if target is None:
+        close = difflib.get_close_matches(word.lower(), [*LAZY_COMMANDS, *ALIASES], n=1, cutoff=0.6)
+        target = ALIASES.get(close[0], close[0]) if close else None
+    hint = f"; did you mean `pl-convert {target}`?" if target else f" (commands: {', '.join(sorted(LAZY_COMMANDS))})"
+    click.echo(f"pl-convert: error: `{word}` is neither a command nor a file{hint}", err=True)
+    ctx.exit(2)
 
 
 @click.group(

@@ -169,3 +169,22 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     if encoding.lower().replace("_", "-") == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
     atomic_write_bytes(path, data, **kwargs)
+
+
+def write_generated(target: str | os.PathLike, text: str, check: bool, command: str) -> int:
+    """Keep a generated file current: write ``text`` to ``target`` when it differs, or with
+    ``check`` only say whether it is current (1 and the ``command`` that regenerates it when
+    not). The ``main`` of each docs/data generator, so that a test can run the check."""
+    target = Path(target)
+    current = target.read_text(encoding="utf-8") if target.exists() else ""
+    if check:
+        if current != text:
+            import sys
+
+            print(f"{target} is out of date; run: {command}", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        atomic_write_text(target, text)
+        print(f"wrote {target}")
+    return 0

@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from ..api_knowledge import LIGHTNING_IMPORT_STYLES
+from ..config import ConfigError, load_project_config
+from ..notebook import is_notebook, read_notebook
 from ..sourcefile import SourceError, atomic_write_text, read_source
-from . import convert_source
+from .. import converter  # its convert_source, looked up at each call (tests replace it)
 from .docs import idiom_markdown
 from .registry import all_idioms, idiom_by_name
 from .result import ConvertOptions, Status
@@ -55,7 +57,68 @@ def _print_diff(diff: str) -> None:
         click.echo(diff, nl=False)
 
 
-def _report(console, result, source_name: str, target: str | None, verb: str) -> None:
+def _import_style(option: str | None, scripts, console) -> str | None:
+    """``--import-style``, else ``import-style`` of ``[tool.pl-convert.convert]`` (found from the
+    first script upward), else the default. None (after printing why) for a broken configuration."""
+    try:
+        config = load_project_config(scripts[0] if scripts[0].exists() else Path.cwd())
+    except ConfigError as exc:
+        from rich.markup import escape
+
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return None
+    for warning in config.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+    return option or config.get("convert", "import-style") or "pytorch_lightning"
+
+
+class _Input:
+    """A script or a notebook to convert: its Python text, and how output goes back to a file."""
+
+    def __init__(self, script: Path) -> None:
+
+        self.notebook = None
+        if script.is_dir():
+            raise SourceError(
+                script, f"is a directory, expected a Python file; to convert every script in it, run `pl-convert migrate {script}`"
+            )
+        if is_notebook(script):
+            self.notebook = read_notebook(script)
+            self.text, self.encoding = self.notebook.python_source, "utf-8"
+        else:
+            source = read_source(script)
+            self.text, self.encoding = source.text, source.encoding
+
+    def where(self, name: str, line: int) -> str:
+        """``train.py:12`` or ``nb.ipynb:cell 4:3``."""
+        if not line:
+            return name
+        if self.notebook is not None:
+            cell, in_cell = self.notebook.locate(line)
+            return f"{name}:cell {cell}:{in_cell}"
+        return f"{name}:{line}"
+
+    def span(self, start: int, end: int) -> str:
+        """``lines 3-9`` or, in a notebook, ``cell 4, lines 1-7``."""
+        if self.notebook is None or not start:
+            return f"line {start}" if start == end else f"lines {start}-{end}"
+        cell, first = self.notebook.locate(start)
+        end_cell, last = self.notebook.locate(end)
+        if cell != end_cell:
+            return f"cells {cell}-{end_cell}"
+        return f"cell {cell}, " + (f"line {first}" if first == last else f"lines {first}-{last}")
+
+    def output(self, converted: str) -> str:
+        """The file content for ``converted`` (a notebook's JSON with the changed cells)."""
+        return converted if self.notebook is None else self.notebook.rebuild(converted)
+
+    def diff(self, converted: str, name: str, new_name: str) -> str:
+        if self.notebook is None:
+            return unified_diff(self.text, converted, name, new_name)
+        return self.notebook.diff(converted, f"a/{name}", f"b/{new_name}")
+
+
+def _report_changes(console, result, source: _Input, source_name: str, target: str | None, verb: str) -> None:
     from rich.markup import escape
 
     if target:
@@ -63,12 +126,12 @@ def _report(console, result, source_name: str, target: str | None, verb: str) ->
     else:
         console.print(f"[bold green]{verb}[/] {escape(source_name)}")
     for change in result.changes:
-        where = change.where() if change.start_line else "top"
+        where = source.span(change.start_line, change.end_line) if change.start_line else "top"
         console.print(f"  [cyan]{where:>13}[/]  {escape(change.description)}")
     if result.notes:
         console.print("[bold yellow]Review:[/]")
         for note in result.notes:
-            where = f"line {note.line}" if note.line else "file"
+            where = source.span(note.line, note.line) if note.line else "file"
             console.print(f"  [yellow]{where:>13}[/]  {escape(note.message)}")
 
 
@@ -83,17 +146,18 @@ def _report(console, result, source_name: str, target: str | None, verb: str) ->
 @click.option(
     "--import-style",
     type=click.Choice(list(LIGHTNING_IMPORT_STYLES)),
-    default="pytorch_lightning",
-    show_default=True,
-    help="Emit `import pytorch_lightning as pl` or `import lightning as L`.",
+    default=None,
+    help="Emit `import pytorch_lightning as pl` or `import lightning as L` [default: import-style of [tool.pl-convert.convert], else pytorch_lightning].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def convert(scripts, output, in_place, show_diff, check, force, explain, import_style, quiet):
-    """Convert plain PyTorch training scripts to PyTorch Lightning.
+    """Convert plain PyTorch training scripts (or Jupyter notebooks) to PyTorch Lightning.
 
-    Writes SCRIPT_lightning.py next to each SCRIPT and prints each change with its source
-    lines, and every point to review. Exit codes: 0 converted or nothing to do, 1 not
-    convertible (nothing written), 2 usage or input error.
+    Writes SCRIPT_lightning.py (NB_lightning.ipynb) next to each SCRIPT and prints each change
+    with its source lines, and every point to review. A notebook keeps its outputs, metadata and
+    untouched cells byte for byte, and its IPython magics. For a whole directory, use
+    `pl-convert migrate DIR`. Exit codes: 0 converted or nothing to do, 1 not convertible
+    (nothing written), 2 usage or input error.
     """
     modes = sum(bool(m) for m in (output, in_place, show_diff, check))
     if modes > 1:
@@ -101,31 +165,40 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
     if output and len(scripts) > 1:
         raise click.UsageError("--output takes a single script")
     console = _console()
+    import_style = _import_style(import_style, scripts, console)
+    if import_style is None:
+        sys.exit(EXIT_ERROR)
     options = ConvertOptions(import_style=import_style)
     exit_code = EXIT_OK
     for script in scripts:
         name = str(script)
         try:
-            source = read_source(script)
+            source = _Input(script)
         except SourceError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            from rich.markup import escape
+
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             exit_code = max(exit_code, EXIT_ERROR)
             continue
-        result = convert_source(source.text, options, path=name)
+        if source.notebook is not None and not source.notebook.cells:
+            if not quiet:
+                language = source.notebook.language
+                why = f"is a {language} notebook" if language and not source.notebook.is_python else "has no Python code cells"
+                console.print(f"nothing to do: {name} {why}")
+            continue
+        result = converter.convert_source(source.text, options, path=name)
         if explain and result.explanation and not quiet:
             console.print(f"[bold]{name}[/]")
             console.print(result.explanation, markup=False)
         if result.status is Status.UNPARSEABLE:
             reason = result.reasons[0]
-            where = f"{name}:{reason.line}" if reason.line else name
-            console.print(f"[bold red]error:[/] {where}: {reason.message}", markup=True, highlight=False)
+            console.print(f"error: {source.where(name, reason.line)}: {reason.message}", markup=False, highlight=False, style="bold red" if console.is_terminal else None)
             exit_code = max(exit_code, EXIT_ERROR)
             continue
         if result.status is Status.NOT_CONVERTIBLE:
             console.print(f"[bold red]not convertible:[/] {name} (nothing written)")
             for reason in result.reasons:
-                where = f"{name}:{reason.line}" if reason.line else name
-                console.print(f"  {where}: {reason.message}", markup=False)
+                console.print(f"  {source.where(name, reason.line)}: {reason.message}", markup=False)
             exit_code = max(exit_code, EXIT_NOT_CONVERTIBLE)
             continue
         if result.status is Status.ALREADY_LIGHTNING:
@@ -142,21 +215,28 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
             converted.encode(source.encoding)
         except UnicodeEncodeError:
             converted = converted.replace("\u2014", "-")  # the review marker's dash, for legacy encodings
+        try:
+            content = source.output(converted)
+        except SourceError as exc:  # a notebook whose IPython lines were inside rewritten code
+            console.print(f"[bold red]not convertible:[/] {name} (nothing written)")
+            console.print(f"  {name}: {exc.message}", markup=False)
+            exit_code = max(exit_code, EXIT_NOT_CONVERTIBLE)
+            continue
         if check:
             if converted != source.text:
                 console.print(f"would convert {name}")
                 exit_code = max(exit_code, EXIT_NOT_CONVERTIBLE)
             continue
         if show_diff:
-            _print_diff(unified_diff(source.text, converted, name, str(default_output_path(script))))
+            _print_diff(source.diff(converted, name, str(default_output_path(script))))
             if not quiet:
-                _report(console, result, name, None, "Would convert")
+                _report_changes(console, result, source, name, None, "Would convert")
             continue
         if output == "-":
-            sys.stdout.buffer.write(converted.encode(source.encoding))
+            sys.stdout.buffer.write(content.encode(source.encoding))
             sys.stdout.flush()
             if not quiet:
-                _report(console, result, name, None, "Converted")
+                _report_changes(console, result, source, name, None, "Converted")
             continue
         target = script if in_place else Path(output) if output else default_output_path(script)
         if not in_place and target.exists() and not force:
@@ -168,13 +248,13 @@ def convert(scripts, output, in_place, show_diff, check, force, explain, import_
             exit_code = max(exit_code, EXIT_ERROR)
             continue
         try:
-            atomic_write_text(target, converted, source.encoding, like=script)
+            atomic_write_text(target, content, source.encoding, like=script)
         except OSError as exc:
             console.print(f"[bold red]error:[/] cannot write {target}: {exc.strerror or exc}")
             exit_code = max(exit_code, EXIT_ERROR)
             continue
         if not quiet:
-            _report(console, result, name, str(target), "Converted")
+            _report_changes(console, result, source, name, str(target), "Converted")
     sys.exit(exit_code)
 
 

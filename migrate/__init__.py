@@ -2,8 +2,9 @@
 
 Layers, one job each:
 
-- :mod:`.walk` (with :mod:`.gitignore`) lists the tree: Python files, other files, symlinks;
-  skips VCS metadata, environments, caches and what ``.gitignore`` ignores;
+- :mod:`pl_convert.walk` (shared with ``pl-convert lint``, with :mod:`pl_convert.gitignore`) lists
+  the tree: sources, other files, symlinks; skips VCS metadata, environments, caches and what
+  ``.gitignore`` ignores;
 - :mod:`.analyze` classifies one file (bytes in, :class:`~.records.FileRecord` out; never raises),
   using the converter and the linter (:mod:`.lint`);
 - :mod:`.runner` runs that over many files, in a process pool, with the :mod:`.cache`;

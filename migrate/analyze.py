@@ -12,7 +12,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ..sourcefile import SourceError, decode_source
+from ..notebook import NOTEBOOK_SUFFIX
+from ..sourcefile import SourceError, SourceText, decode_source
 from .records import ChangeRecord, FileRecord, FileStatus, LineMessage, ReviewNote
 
 #: A file that mentions none of these cannot hold a training loop or Lightning code, so it is
@@ -56,11 +57,18 @@ def analyze_file(path: str, data: bytes, settings: AnalysisSettings, lint_path: 
 
 
 def _analyze(path: str, data: bytes, settings: AnalysisSettings, lint_path: str) -> FileRecord:
+    if path.endswith(NOTEBOOK_SUFFIX):
+        return _analyze_notebook(path, data, settings, lint_path)
     try:
         source = decode_source(data, path)
     except SourceError as exc:
         return FileRecord(path, FileStatus.UNPARSEABLE, error=LineMessage(exc.line or 0, exc.message))
-    text = source.text
+    return _analyze_text(path, source.text, source.encoding, settings, lint_path)
+
+
+def _analyze_text(path: str, text: str, encoding: str, settings: AnalysisSettings, lint_path: str) -> FileRecord:
+    """Classify, convert and lint Python text (``record.output``: the new text, if any)."""
+    source = SourceText(text, encoding, path)
     if not may_contain_training_code(text):
         error = syntax_error(text, path)
         if error is not None:
@@ -98,6 +106,60 @@ def _analyze(path: str, data: bytes, settings: AnalysisSettings, lint_path: str)
         raise ValueError(f"unknown conversion status {result.status!r}")
     if record.output is not None and record.output == text:
         record.output = None
+    return record
+
+
+def _analyze_notebook(path: str, data: bytes, settings: AnalysisSettings, lint_path: str) -> FileRecord:
+    """A notebook: its code cells' Python analysed as one script, the result put back into the
+    cells (every other byte of the file kept), and every line given as a cell's own."""
+    from ..notebook import parse_notebook, parse_notebook_bytes
+
+    try:
+        notebook = parse_notebook_bytes(data, path)
+    except SourceError as exc:
+        return FileRecord(path, FileStatus.UNPARSEABLE, error=LineMessage(exc.line or 0, exc.message))
+    if not notebook.cells:
+        return FileRecord(path, FileStatus.NO_TRAINING_CODE)
+    record = _analyze_text(path, notebook.python_source, "utf-8", settings, lint_path)
+
+    def located(line: int) -> tuple[int | None, int]:
+        if not line:
+            return None, 0
+        cell, in_cell = notebook.locate(line)
+        return cell, in_cell
+
+    if record.error is not None:
+        cell, line = located(record.error.line)
+        record.error = LineMessage(line, record.error.message, cell)
+    record.reasons = [LineMessage(located(r.line)[1], r.message, located(r.line)[0]) for r in record.reasons]
+    changes = []
+    for change in record.changes:
+        cell, start = located(change.start_line)
+        end_cell, end = located(change.end_line)
+        changes.append(ChangeRecord(start, end if end_cell == cell else start, change.description, cell))
+    record.changes = changes
+    after = notebook
+    if record.output is not None:
+        try:
+            new_raw = notebook.rebuild(record.output)
+        except SourceError as exc:  # an IPython line inside the rewritten loop
+            return FileRecord(path, FileStatus.NOT_CONVERTIBLE, reasons=[LineMessage(0, exc.message)], encoding="utf-8")
+        after = parse_notebook(new_raw, path)
+        record.output = new_raw if new_raw != notebook.raw else None
+    notes = []
+    for note in record.notes:
+        cell, line = located(note.line)
+        out_cell, out_line = (None, note.output_line) if note.output_line is None else after.locate(note.output_line)
+        notes.append(ReviewNote(line, note.message, out_line, cell, out_cell))
+    record.notes = notes
+    for finding in record.findings:
+        cell, line = after.locate(finding["line"])
+        shift = finding["line"] - line
+        finding.update(cell=cell, line=line, end_line=finding["end_line"] - shift)
+        fix = finding.get("fix")
+        for edit in (fix or {}).get("edits", ()):
+            edit.update(line=edit["line"] - shift, end_line=edit["end_line"] - shift)
+    record.encoding = "utf-8"
     return record
 
 

@@ -27,7 +27,7 @@ from .records import FileRecord, FileStatus
 CACHE_FORMAT = 1
 
 #: Parts of the package whose code decides a file's result.
-_RESULT_SOURCES = ("converter", "rules", "migrate", "parsing.py", "sourcefile.py", "__init__.py")
+_RESULT_SOURCES = ("converter", "rules", "migrate", "parsing.py", "sourcefile.py", "notebook.py", "config.py", "__init__.py")
 
 
 def default_cache_dir() -> Path:

@@ -32,7 +32,7 @@ def _check_report_path(ctx: click.Context, param: click.Parameter, value: str | 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("source", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
 @click.option("--out", "out", metavar="DIR", type=click.Path(path_type=Path), help="Write a complete migrated copy of the tree here.")
-@click.option("--in-place", is_flag=True, help="Rewrite files where they are (refuses uncommitted files).")
+@click.option("--in-place", is_flag=True, help="Rewrite files where they are (refuses uncommitted files, and a tree outside git).")
 @click.option("--dry-run", is_flag=True, help="Write nothing; report (and --diff) only. The default.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print unified diffs of the changes to stdout.")
 @click.option("-j", "--jobs", metavar="N", type=click.IntRange(min=0), default=0, help="Worker processes [default: all cores].")
@@ -41,18 +41,19 @@ def _check_report_path(ctx: click.Context, param: click.Parameter, value: str | 
     help="Write the report for people: Markdown, or HTML for a .html name ('-': stdout).",
 )
 @click.option("--json", "json_report", callback=_check_report_path, metavar="PATH", help="Write the JSON report ('-': stdout).")
-@click.option("--force", is_flag=True, help="Write into a non-empty --out; rewrite uncommitted files with --in-place.")
-@click.option("--fix", is_flag=True, help="Also apply the linter's safe fixes to Lightning files.")
-@click.option("--strict", is_flag=True, help="Exit 1 if any file is not convertible, unparseable or failed.")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out; with --in-place, rewrite uncommitted files or a tree outside git.")
+@click.option("--fix/--no-fix", default=None, help="Also apply the linter's safe fixes to Lightning files [default: fix in [tool.pl-convert.migrate], else no].")
+@click.option("--strict/--no-strict", default=None, help="Exit 1 if any file is not convertible, unparseable or failed.")
 @click.option(
-    "--import-style", type=click.Choice(["pytorch_lightning", "lightning"]), default="pytorch_lightning",
-    show_default=True, help="How converted files import Lightning.",
+    "--import-style", type=click.Choice(["pytorch_lightning", "lightning"]), default=None,
+    help="How converted files import Lightning [default: the configuration's, else pytorch_lightning].",
 )
-@click.option("--no-lint", is_flag=True, help="Do not lint Lightning files.")
+@click.option("--lint/--no-lint", "lint_files", default=None, help="Lint Lightning files [default: yes].")
 @click.option("--cache-dir", metavar="DIR", type=click.Path(path_type=Path), help="Result cache location [default: ~/.cache/pl-convert].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
-@click.option("--exclude", multiple=True, metavar="PATTERN", help="Skip paths matching a gitignore-style pattern (repeatable).")
-@click.option("--respect-gitignore/--no-respect-gitignore", default=True, show_default=True, help="Skip what .gitignore files ignore.")
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Skip paths matching a gitignore-style pattern (repeatable); replaces the configured exclude.")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERN", help="Skip these paths too, in addition to the configured exclude.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip what .gitignore files ignore [default: yes].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def migrate(
     source: Path,
@@ -64,14 +65,15 @@ def migrate(
     report: str | None,
     json_report: str | None,
     force: bool,
-    fix: bool,
-    strict: bool,
-    import_style: str,
-    no_lint: bool,
+    fix: bool | None,
+    strict: bool | None,
+    import_style: str | None,
+    lint_files: bool | None,
     cache_dir: Path | None,
     no_cache: bool,
     exclude: tuple[str, ...],
-    respect_gitignore: bool,
+    extend_exclude: tuple[str, ...],
+    respect_gitignore: bool | None,
     quiet: bool,
 ) -> None:
     """Migrate a whole codebase to Lightning, with a report.
@@ -106,9 +108,17 @@ def migrate(
     if len(modes) > 1:
         raise click.UsageError(f"{' and '.join(modes)} cannot be combined: choose one", ctx=click.get_current_context())
     mode = Mode.OUT if out is not None else Mode.IN_PLACE if in_place else Mode.DRY_RUN
-    lint = not no_lint
-    lint_config = _load_lint_config(source, err) if lint else None
+    project = _load_project_config(source, err)
+    table = project.table("migrate")
+    lint = table.get("lint", True) if lint_files is None else lint_files
+    fix = table.get("fix", False) if fix is None else fix
+    strict = table.get("strict", False) if strict is None else strict
+    import_style = import_style or table.get("import-style") or project.get("convert", "import-style") or "pytorch_lightning"
+    lint_config = _lint_config(project) if lint else None
     settings = AnalysisSettings(import_style=import_style, lint=lint, fix=fix, lint_config=lint_config)
+    top = project.table("")
+    patterns = top.get("exclude", ()) if not exclude else ()
+    patterns += top.get("extend-exclude", ())
     options = MigrateOptions(
         source=source,
         mode=mode,
@@ -116,25 +126,17 @@ def migrate(
         jobs=jobs or default_jobs(),
         settings=settings,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
-        respect_gitignore=respect_gitignore,
-        excludes=exclude,
+        respect_gitignore=top.get("respect-gitignore", True) if respect_gitignore is None else respect_gitignore,
+        excludes=tuple(exclude) + tuple(extend_exclude),
+        configured_excludes=(project.root, patterns) if patterns else None,
         force=force,
     )
-    if mode is Mode.IN_PLACE and not force and source.is_dir():
-        from .gitignore import find_git_root
-
-        if find_git_root(source.resolve()) is None:
-            err.print(
-                f"warning: {source} is not in a git repository: --in-place cannot check for "
-                "uncommitted changes, and the originals are not kept anywhere",
-                markup=False,
-            )
     start = time.perf_counter()
     try:
         listing = prepare(options)
         from .progress import progress_bar
 
-        with progress_bar(len(listing.python_files), err, enabled=not quiet) as advance:
+        with progress_bar(len(listing.source_files), err, enabled=not quiet) as advance:
             run = execute(options, listing, advance)
     except MigrateError as exc:
         err.print("error:", str(exc), style="red" if err.is_terminal else None, markup=False, soft_wrap=True)
@@ -157,23 +159,30 @@ def migrate(
     sys.exit(EXIT_PROBLEMS if report_failed else _exit_code(run, strict))
 
 
-def _load_lint_config(source: Path, err):
-    """The ``[tool.pl-convert]`` lint configuration found from ``source`` upward (defaults if
-    none). A broken configuration is a usage error (exit 2); its warnings are printed."""
+def _load_project_config(source: Path, err):
+    """The ``[tool.pl-convert]`` tables found from ``source`` upward (defaults if none). A
+    broken configuration is a usage error (exit 2); unknown keys, in any table, are warnings."""
+    from ..config import ConfigError, load_project_config
+
+    try:
+        config = load_project_config(source if source.exists() else Path.cwd())
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_USAGE)
+    for warning in config.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    return config
+
+
+def _lint_config(project):
+    """The lint configuration of ``project`` (None when the rule engine is not installed)."""
     from .lint import lint_available
 
     if not lint_available():
         return None
-    from ..rules.config import ConfigError, load_config
+    from ..rules.config import lint_config_from
 
-    try:
-        config = load_config(source if source.exists() else Path.cwd())
-    except ConfigError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(EXIT_USAGE)
-    for warning in getattr(config, "warnings", ()):
-        err.print(f"warning: {warning}", markup=False)
-    return config
+    return lint_config_from(project)
 
 
 def _write_reports(run, report: str | None, json_report: str | None, err) -> tuple[list[str], bool]:

@@ -30,6 +30,11 @@ def record_diff(root: Path, record: FileRecord) -> str:
     if record.output is None:
         return ""
     try:
+        if record.path.endswith(".ipynb"):  # the cells that changed, not the JSON
+            from ..notebook import parse_notebook, read_notebook
+
+            after = parse_notebook(record.output, record.path)
+            return read_notebook(root / record.path).diff_to(after, f"a/{record.path}", f"b/{record.path}")
         before = read_source(root / record.path).text
     except SourceError as exc:
         return f"# cannot diff {record.path}: {exc.message}\n"

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitignore import find_git_root
+from ..gitignore import find_git_root
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def lint_available() -> bool:
 def is_path_dependent(config: Any | None) -> bool:
     """Whether findings depend on a file's path under ``config`` (per-file ignores, excludes),
     so that the cache must key on the path too."""
-    return bool(config is not None and (getattr(config, "per_file_ignores", ()) or getattr(config, "exclude", ())))
+    return bool(config is not None and any(getattr(config, name, ()) for name in ("per_file_ignores", "exclude", "extend_exclude")))
 
 
 def lint_text(

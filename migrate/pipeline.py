@@ -13,11 +13,12 @@ from pathlib import Path
 
 from .analyze import AnalysisSettings
 from .cache import ResultCache
+from ..gitignore import find_git_root
 from .gitcheck import dirty_among, git_state
 from .lint import is_path_dependent
 from .records import FileRecord, Totals
 from .runner import analyze_files, default_jobs
-from .walk import TreeListing, walk_tree
+from ..walk import TreeListing, walk_tree
 from .writer import WriteStats, write_in_place, write_out_tree
 
 
@@ -44,8 +45,10 @@ class MigrateOptions:
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
     cache_dir: Path | None = None  #: None: no cache
     respect_gitignore: bool = True
-    excludes: tuple[str, ...] = ()
-    force: bool = False  #: write into a non-empty --out / touch uncommitted files in place
+    excludes: tuple[str, ...] = ()  #: gitignore-style patterns relative to ``source`` (--exclude)
+    #: (directory, patterns) of ``exclude`` in ``[tool.pl-convert]`` (relative to that directory)
+    configured_excludes: tuple[str | None, tuple[str, ...]] | None = None
+    force: bool = False  #: write into a non-empty --out / rewrite in place uncommitted files or outside git
 
 
 @dataclass
@@ -85,13 +88,25 @@ def prepare(options: MigrateOptions) -> TreeListing:
                 f"--out {options.out} exists and is not empty; choose an empty or new directory, "
                 "or pass --force to write into it"
             )
+    if options.mode is Mode.IN_PLACE and not options.force and find_git_root(root) is None:
+        raise MigrateError(
+            f"{source} is not in a git repository: --in-place would rewrite files with no way to "
+            "review or undo the change; commit the tree to git first, write a copy with --out DIR, "
+            "or pass --force"
+        )
     if options.cache_dir is not None and root in options.cache_dir.resolve().parents:
         skip.append(options.cache_dir.resolve())
+    exclude = None
+    if options.configured_excludes is not None:
+        from ..gitignore import PatternSet
+
+        patterns = PatternSet(*options.configured_excludes)
+        exclude = patterns.matches
     listing = walk_tree(
-        root, respect_gitignore=options.respect_gitignore, excludes=options.excludes, skip_paths=tuple(skip)
+        root, respect_gitignore=options.respect_gitignore, excludes=options.excludes, skip_paths=tuple(skip), exclude=exclude
     )
-    if not listing.python_files:
-        raise MigrateError(f"{source}: no Python files found (after skipping environments and ignored paths)")
+    if not listing.source_files:
+        raise MigrateError(f"{source}: no Python files or notebooks found (after skipping environments and ignored paths)")
     return listing
 
 
@@ -108,7 +123,7 @@ def execute(
         path_dependent = is_path_dependent(options.settings.lint_config)
         cache = ResultCache(options.cache_dir, options.settings, path_dependent=path_dependent)
     records = analyze_files(
-        listing.root, listing.python_files, options.settings, jobs=options.jobs, cache=cache, advance=advance
+        listing.root, listing.source_files, options.settings, jobs=options.jobs, cache=cache, advance=advance
     )
     writes = WriteStats()
     if options.mode is Mode.OUT:

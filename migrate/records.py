@@ -36,19 +36,30 @@ _LABELS = {
 PROBLEM_STATUSES = frozenset({FileStatus.NOT_CONVERTIBLE, FileStatus.UNPARSEABLE, FileStatus.ERROR})
 
 
+def cell_prefix(cell: int | None) -> str:
+    """``"cell 4, "`` for a line of a notebook cell (lines are then the cell's own)."""
+    return "" if cell is None else f"cell {cell}, "
+
+
 @dataclass(frozen=True)
 class LineMessage:
-    """A message tied to a source line (0 when not tied to one)."""
+    """A message tied to a source line (0 when not tied to one); in a notebook, to a line of
+    cell ``cell``."""
 
     line: int
     message: str
+    cell: int | None = None
+
+    def where(self) -> str:
+        """``line 3``, ``cell 4, line 3`` or "" (not tied to a line)."""
+        return f"{cell_prefix(self.cell)}line {self.line}" if self.line else ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "message": self.message}
+        return {"line": self.line, "message": self.message, "cell": self.cell}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LineMessage":
-        return cls(int(data.get("line") or 0), str(data["message"]))
+        return cls(int(data.get("line") or 0), str(data["message"]), data.get("cell"))
 
 
 @dataclass(frozen=True)
@@ -58,21 +69,23 @@ class ChangeRecord:
     start_line: int
     end_line: int
     description: str
+    cell: int | None = None  #: a notebook's cell (the lines are the cell's own)
 
     def where(self) -> str:
-        """``line 3``, ``lines 3-9``, or ``new code`` (not tied to a line of the original)."""
+        """``line 3``, ``lines 3-9``, ``cell 4, lines 3-9``, or ``new code`` (not tied to a
+        line of the original)."""
         if self.start_line <= 0:
             return "new code"
         if self.start_line == self.end_line:
-            return f"line {self.start_line}"
-        return f"lines {self.start_line}-{self.end_line}"
+            return f"{cell_prefix(self.cell)}line {self.start_line}"
+        return f"{cell_prefix(self.cell)}lines {self.start_line}-{self.end_line}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start_line": self.start_line, "end_line": self.end_line, "description": self.description}
+        return {"start_line": self.start_line, "end_line": self.end_line, "description": self.description, "cell": self.cell}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ChangeRecord":
-        return cls(int(data["start_line"]), int(data["end_line"]), str(data["description"]))
+        return cls(int(data["start_line"]), int(data["end_line"]), str(data["description"]), data.get("cell"))
 
 
 @dataclass(frozen=True)
@@ -82,14 +95,16 @@ class ReviewNote:
     line: int  #: line in the original file (0: not tied to a line)
     message: str
     output_line: int | None = None  #: line of the ``# pl-convert: review`` marker in the output
+    cell: int | None = None  #: a notebook's cell of ``line``
+    output_cell: int | None = None  #: a notebook's cell of ``output_line``
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "message": self.message, "output_line": self.output_line}
+        return {"line": self.line, "message": self.message, "output_line": self.output_line, "cell": self.cell, "output_cell": self.output_cell}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ReviewNote":
         out = data.get("output_line")
-        return cls(int(data.get("line") or 0), str(data["message"]), None if out is None else int(out))
+        return cls(int(data.get("line") or 0), str(data["message"]), None if out is None else int(out), data.get("cell"), data.get("output_cell"))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import __version__
 from .pipeline import MigrationRun, Mode
-from .records import FileRecord, FileStatus
+from .records import FileRecord, FileStatus, LineMessage, cell_prefix
 
 #: Order of the per-file sections: what needs a person first.
 SECTION_ORDER = (
@@ -92,6 +92,7 @@ class ReportContent:
     headline: list[Inline]
     sections: list[StatusSection]
     write_errors: list[tuple[str, str]]
+    next_step: tuple[Inline, str] | None = None  #: (what it does, the command), the report's end
 
 
 def build_report(run: MigrationRun) -> ReportContent:
@@ -137,18 +138,24 @@ def build_report(run: MigrationRun) -> ReportContent:
             else:
                 section.compact.append(record.path)
         sections.append(section)
-    return ReportContent("pl-convert migration report", subtitle, rows, headline, sections, run.writes.errors)
+    from .next_step import safe_fix_command, safe_fix_count
+
+    command = safe_fix_command(run)
+    next_step = None
+    if command is not None:
+        count = safe_fix_count(run)
+        next_step = (inline(f"Apply the {count} remaining safe lint fix{'es' if count != 1 else ''}:"), command)
+    return ReportContent("pl-convert migration report", subtitle, rows, headline, sections, run.writes.errors, next_step)
 
 
 def file_groups(record: FileRecord) -> list[ItemGroup]:
     """The lists shown for one file; empty when there is nothing to say beyond its status."""
     groups = []
     if record.error is not None:
-        where = f"line {record.error.line}: " if record.error.line else ""
-        groups.append(ItemGroup(inline("Error"), [inline(where, *message(record.error.message))]))
+        groups.append(ItemGroup(inline("Error"), [inline(_at(record.error), *message(record.error.message))]))
     if record.reasons:
         groups.append(
-            ItemGroup(inline("Why it was not converted"), [inline(_at(r.line), *message(r.message)) for r in record.reasons])
+            ItemGroup(inline("Why it was not converted"), [inline(_at(r), *message(r.message)) for r in record.reasons])
         )
     if record.changes:
         groups.append(
@@ -160,9 +167,9 @@ def file_groups(record: FileRecord) -> list[ItemGroup]:
     if record.notes:
         items = []
         for note in record.notes:
-            where = _at(note.line).rstrip(": ")
+            where = _at(LineMessage(note.line, "", note.cell)).rstrip(": ")
             marker = (
-                f" (marker at line {note.output_line} of the new file)"
+                f" (marker at {cell_prefix(note.output_cell)}line {note.output_line} of the new file)"
                 if note.output_line is not None
                 else " (no marker in the new file)"
             )
@@ -178,14 +185,15 @@ def file_groups(record: FileRecord) -> list[ItemGroup]:
     return groups
 
 
-def _at(line: int) -> str:
-    return f"line {line}: " if line else ""
+def _at(entry: LineMessage) -> str:
+    where = entry.where()
+    return f"{where}: " if where else ""
 
 
 def finding_item(finding: dict[str, Any]) -> Inline:
     """``line 3:5 PTL101 (removed-device-flags): message (safe fix)``."""
     line, column = finding.get("line"), finding.get("column")
-    where = f"line {line}" + (f":{column}" if column is not None else "") if line else "file"
+    where = cell_prefix(finding.get("cell")) + f"line {line}" + (f":{column}" if column is not None else "") if line else "file"
     fix = finding.get("fix")
     safety = fix.get("safety") if isinstance(fix, dict) else getattr(fix, "safety", None)
     suffix = f" ({safety} fix available)" if safety else ""

@@ -55,6 +55,9 @@ def render_markdown(content: ReportContent) -> str:
                 lines += ["Nothing further to report for:", ""]
             lines += [f"- {_md_code(path)}" for path in section.compact]
             lines.append("")
+    if content.next_step is not None:
+        what, command = content.next_step
+        lines += ["## Next step", "", _md_inline(what), "", "```sh", command, "```", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -106,6 +109,9 @@ def render_html(content: ReportContent) -> str:
             items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in section.compact)
             out.append(f"<ul>{items}</ul>")
         out.append("</section>")
+    if content.next_step is not None:
+        what, command = content.next_step
+        out.append(f"<h2>Next step</h2><p>{_html_inline(what)}</p><pre><code>{html.escape(command)}</code></pre>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -113,6 +119,7 @@ def render_html(content: ReportContent) -> str:
 def render_json(run: MigrationRun) -> str:
     """The machine report: totals and one record per file (sorted by path)."""
     from .. import __version__
+    from .next_step import safe_fix_command
 
     options = run.options
     document = {
@@ -124,6 +131,7 @@ def render_json(run: MigrationRun) -> str:
         "totals": run.totals.to_dict(),
         "files": [record.to_dict() for record in sorted(run.records, key=lambda r: r.path)],
         "write_errors": [{"path": path, "message": why} for path, why in run.writes.errors],
+        "safe_fix_command": safe_fix_command(run),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -30,7 +30,9 @@ def problem_lines(run: MigrationRun) -> list[tuple[FileStatus, str]]:
             continue
         entries = [record.error] if record.error is not None else record.reasons[:1]
         entry = entries[0] if entries else None
-        where = record.path + (f":{entry.line}" if entry is not None and entry.line else "")
+        where = record.path
+        if entry is not None and entry.line:
+            where += (f":cell {entry.cell}" if entry.cell is not None else "") + f":{entry.line}"
         message = entry.message if entry is not None else ""
         lines.append((record.status, f"{where}: {record.status.value}: {message}"))
     return lines
@@ -77,6 +79,12 @@ def print_summary(run: MigrationRun, console: Console, elapsed: float, report_pa
         console.print(f"error: cannot write {path}: {why}", style="red", highlight=False, markup=False)
     for path in report_paths:
         console.print(f"report: {path}", highlight=False, markup=False)
+    from .next_step import safe_fix_command, safe_fix_count
+
+    command = safe_fix_command(run)
+    if command is not None:
+        count = safe_fix_count(run)
+        console.print(f"apply the {count} remaining safe lint fix{'es' if count != 1 else ''}: {command}", highlight=False, markup=False)
 
 
 def _title(run: MigrationRun) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..sourcefile import atomic_write_text
 from .records import FileRecord
-from .walk import TreeListing
+from ..walk import TreeListing
 
 
 @dataclass
@@ -38,7 +38,7 @@ def write_out_tree(listing: TreeListing, records: list[FileRecord], out: Path) -
     for rel in listing.directories:
         _guard(stats, rel, lambda rel=rel: (out / rel).mkdir(parents=True, exist_ok=True))
     by_path = {record.path: record for record in records}
-    for rel in listing.python_files:
+    for rel in listing.source_files:
         record = by_path.get(rel)
         if record is not None and record.output is not None:
             if _guard(stats, rel, lambda: _write_text(out / rel, record, like=root / rel)):

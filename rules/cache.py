@@ -43,7 +43,13 @@ def _rules_signature() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_root(config: LintConfig) -> Path:
+def cache_root(config: LintConfig, cache_dir: str | None = None) -> Path:
+    """``cache_dir/lint`` (``--cache-dir``, ``$PL_CONVERT_LINT_CACHE_DIR``), else
+    ``.pl_convert_cache/lint`` in the project root (the configuration's directory, else the
+    current one)."""
+    explicit = cache_dir or os.environ.get("PL_CONVERT_LINT_CACHE_DIR")
+    if explicit:
+        return Path(explicit) / "lint"
     base = Path(config.root) if config.root else Path.cwd()
     return base / CACHE_DIR_NAME / "lint"
 

@@ -126,22 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     from .registry import discover_rules
     from .rule import Rule
 
+    from ..sourcefile import write_generated
+
     args = sys.argv[1:] if argv is None else argv
     target = Path(__file__).with_name("catalog_data.py")
     text = render(discover_rules(), Rule.markers)
-    current = target.read_text(encoding="utf-8") if target.exists() else ""
-    if "--check" in args:
-        if current != text:
-            print(f"{target} is out of date; run: python -m pl_convert.rules.catalog", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        from ..sourcefile import atomic_write_text
-
-        atomic_write_text(target, text)
-        print(f"wrote {target}")
-    return 0
-
+    return write_generated(target, text, "--check" in args, "python -m pl_convert.rules.catalog")
 
 if __name__ == "__main__":
     sys.exit(main())

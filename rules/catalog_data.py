@@ -9,6 +9,7 @@ DEFAULT_MARKERS: tuple[str, ...] = ('lightning', 'training_step', 'configure_opt
 
 #: code -> (module in pl_convert.rules.checks, applies_from, markers or None, keywords)
 RULES: dict[str, tuple] = {
+    'PTL001': ('ptl001_unused_noqa', None, ('noqa', 'NOQA'), ('PTL', 'ptl')),
     'PTL101': ('ptl101_mixed_lightning_imports', None, None,
         ('pytorch_lightning', 'lightning_fabric')),
     'PTL102': ('ptl102_shuffle_in_eval_dataloader', None, None, ('shuffle',)),

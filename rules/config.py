@@ -1,74 +1,85 @@
-"""Lint configuration: ``[tool.pl-convert]`` in ``pyproject.toml``, plus rule selection.
+"""Lint configuration: the ``lint`` keys of ``[tool.pl-convert]`` (see :mod:`pl_convert.config`,
+the schema of every table), the command line on top, and rule selection.
 
 Example::
 
     [tool.pl-convert]
-    select = ["PTL1", "PTL2", "PTL301"]   # prefixes or codes; "ALL" for everything
+    exclude = ["legacy/"]                  # gitignore syntax, relative to this file
+
+    [tool.pl-convert.lint]
+    select = ["PTL1", "PTL2", "PTL3"]      # prefixes or codes; "ALL" for everything
     ignore = ["PTL111"]
     per-file-ignores = { "tests/*" = ["PTL103"] }
-    unsafe-fixes = false
     target-version = "2.0"                 # the Lightning version the code must run on
 
-The keys may also live in a ``[tool.pl-convert.lint]`` table. The tables ``convert``,
-``migrate`` and ``verify`` belong to the other commands; any other key is reported.
+Selection works in layers, as ruff's does: the default selection; the configuration (a ``select``,
+or ``--select``, replaces the default, and competes with ``extend-select`` and ``ignore`` by
+specificity, an ignore winning a tie; without ``select``, ``extend-select`` and ``ignore`` are a
+layer over the default, so ``ignore = ["ALL"]`` turns everything off); the command line's
+``--extend-select`` / ``--ignore`` on top (``--ignore ALL`` alone turns everything off); then
+``per-file-ignores``, which always win.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-#: Rule groups that run unless deselected (PTL3xx, performance, is opt-in).
-DEFAULT_SELECT: tuple[str, ...] = ("PTL1", "PTL2")
+from ..config import (  # noqa: F401 - re-exported: the rules' public configuration API
+    ConfigError,
+    ProjectConfig,
+    check_selectors,
+    load_project_config,
+    parse_version,
+)
+
+#: Rules that run unless deselected: PTL0 (noqa hygiene), PTL1, PTL2, and PTL301 of PTL3.
+DEFAULT_SELECT: tuple[str, ...] = ("PTL0", "PTL1", "PTL2", "PTL301")
 #: The newest Lightning release the rules know; the default target.
 LATEST_LIGHTNING: tuple[int, int] = (2, 6)
-
-KNOWN_KEYS = {
-    "select",
-    "extend-select",
-    "ignore",
-    "per-file-ignores",
-    "unsafe-fixes",
-    "target-version",
-    "exclude",
-}
-#: Sub-tables owned by other pl-convert commands: not the linter's to judge.
-OTHER_TABLES = {"convert", "migrate", "verify"}
-
-_SELECTOR = re.compile(r"^(ALL|PTL\d{0,3})$")
-#: a cheap test for a ``[tool.pl-convert...]`` table before parsing the TOML
-_TOOL_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*[\"']?pl-convert", re.MULTILINE)
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used. ``str(error)`` is the user-facing message."""
 
 
 @dataclass(frozen=True)
 class LintConfig:
-    """Which rules run, on which Lightning version, and how fixes are applied."""
+    """Which rules run, on which Lightning version, on which files, and how fixes are applied."""
 
     select: tuple[str, ...] = DEFAULT_SELECT
+    #: False: ``select`` is a base the configuration's extend-select / ignore sit on (the
+    #: defaults); True: it was configured, and competes with them by specificity
+    select_given: bool = False
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     unsafe_fixes: bool = False
+    unfixable: tuple[str, ...] = ()  #: rules whose fixes are never applied
     target_version: tuple[int, int] = LATEST_LIGHTNING
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  #: gitignore-style patterns, relative to ``root`` (``--exclude`` replaces them)
+    extend_exclude: tuple[str, ...] = ()  #: more patterns (``extend-exclude``, the lint table's ``exclude``)
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    show_fixes: bool = False
+    output_format: str | None = None  #: None: the command's default
+    cli_extend_select: tuple[str, ...] = ()  #: the command line's layer (see the module doc)
+    cli_ignore: tuple[str, ...] = ()
+    cli_exclude: tuple[str, ...] = ()  #: ``--exclude`` / ``--extend-exclude``, relative to ``cli_root``
+    cli_root: str | None = None  #: the current directory of the command line
     root: str | None = None  #: directory of the pyproject.toml it came from
     source: str | None = None  #: the pyproject.toml it came from
     warnings: tuple[str, ...] = ()  #: unknown keys and the like, for the user
 
     # -- selection ------------------------------------------------------------------------
     def is_enabled(self, code: str, path: str | None = None) -> bool:
-        """Whether rule ``code`` runs (on ``path``): the most specific selector wins."""
-        chosen = _best_match(code, self.select + self.extend_select)
-        ignored = _best_match(code, self.ignore + self.ignores_for(path))
-        return chosen > ignored
+        """Whether rule ``code`` runs (on ``path``)."""
+        if self.select_given:
+            enabled = _best_match(code, self.select + self.extend_select) > _best_match(code, self.ignore)
+        else:
+            enabled = _layer(code, _best_match(code, self.select) >= 0, self.extend_select, self.ignore)
+        if self.cli_extend_select or self.cli_ignore:
+            enabled = _layer(code, enabled, self.cli_extend_select, self.cli_ignore)
+        if enabled and self.per_file_ignores and _best_match(code, self.ignores_for(path)) >= 0:
+            return False
+        return enabled
 
     def ignores_for(self, path: str | None) -> tuple[str, ...]:
         """The codes ``per-file-ignores`` switches off for ``path``."""
@@ -76,22 +87,21 @@ class LintConfig:
             return ()
         rel = _relative_posix(path, self.root)
         name = PurePosixPath(rel).name
+        import fnmatch  # only configurations with per-file-ignores need it
+
         codes: list[str] = []
         for pattern, ignored in self.per_file_ignores:
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name, pattern):
                 codes.extend(ignored)
         return tuple(codes)
 
-    def is_excluded(self, path: str) -> bool:
-        """Whether ``exclude`` patterns skip ``path`` during directory discovery."""
-        if not self.exclude:
-            return False
-        rel = _relative_posix(path, self.root)
-        parts = PurePosixPath(rel).parts
-        for pattern in self.exclude:
-            if fnmatch.fnmatch(rel, pattern) or any(fnmatch.fnmatch(p, pattern) for p in parts):
+    def is_excluded(self, path: str | Path, is_dir: bool = False) -> bool:
+        """Whether the ``exclude`` patterns (gitignore syntax) match ``path`` or a directory
+        above it."""
+        for patterns in (self.exclude, self.extend_exclude):
+            if patterns and _patterns(self.root, patterns).matches(path, is_dir):
                 return True
-        return False
+        return bool(self.cli_exclude) and _patterns(self.cli_root, self.cli_exclude).matches(path, is_dir)
 
     def targets(self, version: tuple[int, int]) -> bool:
         """True when the target Lightning version is ``version`` or newer."""
@@ -104,20 +114,44 @@ class LintConfig:
         ignore: tuple[str, ...] = (),
         unsafe_fixes: bool | None = None,
         target_version: str | None = None,
+        exclude: tuple[str, ...] | None = None,
+        extend_exclude: tuple[str, ...] = (),
+        respect_gitignore: bool | None = None,
+        force_exclude: bool | None = None,
+        show_fixes: bool | None = None,
+        unfixable: tuple[str, ...] = (),
     ) -> "LintConfig":
-        """The command line on top of the file: ``--select`` replaces, the rest extend."""
+        """The command line on top of the file: ``--select`` replaces the configured selection,
+        ``--extend-select`` / ``--ignore`` are a layer above it; ``--exclude`` replaces the
+        configured patterns (command-line patterns are relative to the current directory)."""
         config = self
         if select:
-            config = replace(config, select=tuple(select))
-        if extend_select:
-            config = replace(config, extend_select=config.extend_select + tuple(extend_select))
-        if ignore:
-            config = replace(config, ignore=config.ignore + tuple(ignore))
+            config = replace(config, select=tuple(select), select_given=True, extend_select=())
+        if extend_select or ignore:
+            config = replace(config, cli_extend_select=config.cli_extend_select + tuple(extend_select), cli_ignore=config.cli_ignore + tuple(ignore))
         if unsafe_fixes is not None:
             config = replace(config, unsafe_fixes=unsafe_fixes)
         if target_version is not None:
             config = replace(config, target_version=parse_version(target_version, "--target-version"))
+        if exclude is not None or extend_exclude:
+            import os
+
+            kept = config.exclude if exclude is None else ()
+            cli = config.cli_exclude + tuple(exclude or ()) + tuple(extend_exclude)
+            config = replace(config, exclude=kept, cli_exclude=cli, cli_root=os.getcwd())
+        if respect_gitignore is not None:
+            config = replace(config, respect_gitignore=respect_gitignore)
+        if force_exclude is not None:
+            config = replace(config, force_exclude=force_exclude)
+        if show_fixes is not None:
+            config = replace(config, show_fixes=show_fixes)
+        if unfixable:
+            config = replace(config, unfixable=config.unfixable + tuple(unfixable))
         return config
+
+    def is_fixable(self, code: str) -> bool:
+        """Whether fixes of rule ``code`` may be offered and applied (``unfixable``)."""
+        return not self.unfixable or _best_match(code, self.unfixable) < 0
 
     def fingerprint(self) -> str:
         """A stable hash of everything that changes findings (for the result cache)."""
@@ -126,13 +160,34 @@ class LintConfig:
 
         data = {
             "select": self.select,
+            "select_given": self.select_given,
             "extend_select": self.extend_select,
             "ignore": self.ignore,
+            "cli": [self.cli_extend_select, self.cli_ignore],
             "per_file_ignores": self.per_file_ignores,
             "target": self.target_version,
+            "unfixable": self.unfixable,
             "root": self.root,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=64)
+def _patterns(root: str | None, patterns: tuple[str, ...]):
+    from ..gitignore import PatternSet  # only configurations with excludes need the matcher
+
+    return PatternSet(root, patterns)
+
+
+def _layer(code: str, enabled: bool, extend_select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """A layer without ``select`` on top of ``enabled``: the more specific of its selectors
+    decides (an ignore on a tie); a rule neither names keeps its state."""
+    chosen, ignored = _best_match(code, extend_select), _best_match(code, ignore)
+    if chosen > ignored:
+        return True
+    if ignored >= 0:
+        return False
+    return enabled
 
 
 def _best_match(code: str, selectors: tuple[str, ...]) -> int:
@@ -156,123 +211,31 @@ def _relative_posix(path: str, root: str | None) -> str:
     return p.as_posix()
 
 
-def check_selectors(selectors: tuple[str, ...] | list[str], where: str) -> tuple[str, ...]:
-    """Validate rule selectors (``PTL``, ``PTL1``, ``PTL101``, ``ALL``); raise ConfigError."""
-    cleaned = []
-    for selector in selectors:
-        s = str(selector).strip().upper()
-        if not _SELECTOR.match(s):
-            raise ConfigError(
-                f"{where}: invalid rule selector {selector!r} (expected a code such as PTL101, "
-                "a prefix such as PTL1, or ALL)"
-            )
-        cleaned.append(s)
-    return tuple(cleaned)
-
-
-def parse_version(value: Any, where: str) -> tuple[int, int]:
-    """``"2.0"``, ``"2.1.3"``, ``"lightning>=2.0"`` or ``2.0`` -> ``(major, minor)``."""
-    match = re.search(r"(\d+)\.(\d+)", str(value))
-    if not match:
-        raise ConfigError(f"{where}: cannot read the Lightning version {value!r} (expected e.g. \"2.0\")")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python < 3.11
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ConfigError(f"{path}: reading pyproject.toml needs Python 3.11+ or the 'tomli' package") from None
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-def _tool_table(data: dict[str, Any]) -> dict[str, Any] | None:
-    table = data.get("tool", {}).get("pl-convert")
-    return table if isinstance(table, dict) else None
-
-
-def config_from_table(table: dict[str, Any], source: str, root: str) -> LintConfig:
-    """Build a :class:`LintConfig` from a ``[tool.pl-convert]`` table (validated)."""
-    where = f"{source} [tool.pl-convert]"
-    merged: dict[str, Any] = {}
-    warnings: list[str] = []
-    for key, value in table.items():
-        if key == "lint" and isinstance(value, dict):
-            merged.update(value)
-        elif key in OTHER_TABLES:
-            continue
-        else:
-            merged[key] = value
-    kwargs: dict[str, Any] = {"source": source, "root": root}
-    for key, value in merged.items():
-        norm = key.replace("_", "-")
-        if norm not in KNOWN_KEYS:
-            known = ", ".join(sorted(KNOWN_KEYS))
-            warnings.append(f"{where}: unknown key {key!r} (known keys: {known})")
-            continue
-        if norm in ("select", "extend-select", "ignore", "exclude"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: '{key}' must be a list of strings")
-            if norm == "exclude":
-                kwargs["exclude"] = tuple(value)
-            else:
-                kwargs[norm.replace("-", "_")] = check_selectors(value, f"{where} {key}")
-        elif norm == "per-file-ignores":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}: 'per-file-ignores' must be a table of glob = [codes]")
-            pairs = []
-            for pattern, codes in value.items():
-                if not isinstance(codes, list):
-                    raise ConfigError(f"{where}: per-file-ignores[{pattern!r}] must be a list of codes")
-                pairs.append((pattern, check_selectors(codes, f"{where} per-file-ignores")))
-            kwargs["per_file_ignores"] = tuple(pairs)
-        elif norm == "unsafe-fixes":
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
-            kwargs["unsafe_fixes"] = value
-        elif norm == "target-version":
-            kwargs["target_version"] = parse_version(value, f"{where} target-version")
-    kwargs["warnings"] = tuple(warnings)
+def lint_config_from(project: ProjectConfig) -> LintConfig:
+    """The :class:`LintConfig` of a project configuration: ``[tool.pl-convert.lint]`` keys win
+    over the same keys written directly under ``[tool.pl-convert]``."""
+    top, lint = project.table(""), project.table("lint")
+    merged = {**top, **lint}
+    kwargs = {
+        "source": project.source,
+        "root": project.root,
+        "warnings": project.warnings,
+        "select_given": "select" in merged,
+        "exclude": top.get("exclude", ()),
+        "extend_exclude": top.get("extend-exclude", ()) + lint.get("exclude", ()),
+    }
+    for key, field in (
+        ("select", "select"), ("extend-select", "extend_select"), ("ignore", "ignore"),
+        ("per-file-ignores", "per_file_ignores"), ("unsafe-fixes", "unsafe_fixes"), ("unfixable", "unfixable"),
+        ("target-version", "target_version"), ("respect-gitignore", "respect_gitignore"),
+        ("force-exclude", "force_exclude"), ("show-fixes", "show_fixes"), ("output-format", "output_format"),
+    ):
+        if key in merged:
+            kwargs[field] = merged[key]
     return LintConfig(**kwargs)
 
 
-def find_pyproject(start: str | os.PathLike) -> Path | None:
-    """The nearest ``pyproject.toml`` with a ``[tool.pl-convert]`` table, from ``start`` up."""
-    p = Path(start).resolve()
-    directory = p if p.is_dir() else p.parent
-    for candidate_dir in (directory, *directory.parents):
-        candidate = candidate_dir / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if _TOOL_TABLE.search(text) and _tool_table(_load_toml(candidate)) is not None:
-                return candidate
-    return None
-
-
-def load_config(path: str | os.PathLike) -> LintConfig:
-    """The configuration that applies to ``path`` (a file or directory), searched upward.
-
-    ``path`` may also be a ``pyproject.toml`` itself. Without any ``[tool.pl-convert]`` table
-    the defaults apply. Raises :class:`ConfigError` for invalid values.
-    """
-    p = Path(path)
-    if p.name == "pyproject.toml" and p.is_file():
-        pyproject: Path | None = p
-    else:
-        pyproject = find_pyproject(p)
-    if pyproject is None:
-        return LintConfig()
-    table = _tool_table(_load_toml(pyproject)) or {}
-    return config_from_table(table, str(pyproject), str(pyproject.parent))
+def load_config(path) -> LintConfig:
+    """The lint configuration that applies to ``path`` (a file or directory), searched upward;
+    ``path`` may also be a ``pyproject.toml``. Raises :class:`ConfigError` for invalid values."""
+    return lint_config_from(load_project_config(path))

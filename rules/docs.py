@@ -12,9 +12,10 @@ from .config import DEFAULT_SELECT
 from .rule import Rule
 
 GROUPS = {
+    "PTL0": "pl-convert's own comments",
     "PTL1": "Correctness and best practice",
     "PTL2": "Lightning 1.x → 2.x migration",
-    "PTL3": "Performance (off by default)",
+    "PTL3": "Performance (PTL301 on by default, the rest opt-in)",
 }
 FIX_LABELS = {"safe": "safe", "unsafe": "unsafe", "sometimes-safe": "safe/unsafe", None: "—"}
 
@@ -61,15 +62,18 @@ def rules_markdown() -> str:
         "",
         "<!-- Generated from the rule classes by `python -m pl_convert.rules.docs`; a test keeps it current. -->",
         "",
-        f"{len(rules)} rules. Codes are grouped by hundreds: PTL1xx correctness and best practice, PTL2xx",
-        "Lightning 1.x → 2.x migration, PTL3xx performance. PTL1 and PTL2 run by default; PTL3 is opt-in",
-        "(`--select PTL3` or `select = [\"PTL1\", \"PTL2\", \"PTL3\"]` in `[tool.pl-convert]`), because Lightning",
+        f"{len(rules)} rules. Codes are grouped by hundreds: PTL0xx pl-convert's own `noqa` comments, PTL1xx",
+        "correctness and best practice, PTL2xx Lightning 1.x → 2.x migration, PTL3xx performance. PTL0, PTL1,",
+        "PTL2 and PTL301 (a DataLoader without workers) run by default; the rest of PTL3 is opt-in",
+        "(`--select PTL3` or `extend-select = [\"PTL3\"]` in `[tool.pl-convert.lint]`), because Lightning",
         "already warns about these at run time with knowledge of the machine (CPU count, devices) that a",
         "static tool lacks. Files that cannot be read or parsed are reported as `PTL000` (`source-error`).",
         "",
         "Fixes marked *safe* are applied by `pl-convert lint --fix`; *unsafe* ones also need",
         "`--unsafe-fixes`. Silence a finding with `# noqa: PTL101` on its line, or a whole file with a",
-        "`# pl-convert: noqa: PTL101` line (`# pl-convert: noqa` for every rule).",
+        "`# pl-convert: noqa: PTL101` line (`# pl-convert: noqa` for every rule); PTL001 reports codes in",
+        "those comments that match no rule or silence nothing, and `pl-convert lint --add-noqa` writes",
+        "them for every current finding (to adopt the linter on an existing codebase).",
         "",
         "| Code | Name | Fix | Default | Message |",
         "| --- | --- | --- | --- | --- |",
@@ -91,21 +95,11 @@ def rules_markdown() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..sourcefile import write_generated
+
     args = sys.argv[1:] if argv is None else argv
     target = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
-    text = rules_markdown()
-    if "--check" in args:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            print(f"{target} is out of date; run: python -m pl_convert.rules.docs", file=sys.stderr)
-            return 1
-        return 0
-    from ..sourcefile import atomic_write_text
-
-    atomic_write_text(target, text)
-    print(f"wrote {target}")
-    return 0
-
+    return write_generated(target, rules_markdown(), "--check" in args, "python -m pl_convert.rules.docs")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,6 +17,7 @@ from ..sourcefile import SourceError
 from .catalog import candidate_codes
 from .config import LintConfig
 from .findings import Finding
+from .noqa import NOQA_CODE
 
 
 def lint_source(source: str, path: str | None = None, config: LintConfig | None = None) -> list[Finding]:
@@ -27,18 +28,34 @@ def lint_source(source: str, path: str | None = None, config: LintConfig | None 
     """
     config = config or LintConfig()
     codes = candidate_codes(source, config, path)
+    suppressions = None
+    if NOQA_CODE in codes:  # PTL001 judges the noqa comments after the other rules ran
+        from .noqa import parse_suppressions
+
+        codes.remove(NOQA_CODE)
+        suppressions = parse_suppressions(source)
     if not codes:
         _syntax_check(source, path)
-        return []
-    try:
-        module = parse_module(source, path)
-    except SourceError as exc:
-        raise _better_error(exc, source, path) from None
-    # here, not at the top: they import libcst, which a file with no rule to run never needs
-    from .registry import rules_for
-    from .traversal import run_rules
+        findings: list[Finding] = []
+    else:
+        try:
+            module = parse_module(source, path)
+        except SourceError as exc:
+            raise _better_error(exc, source, path) from None
+        # here, not at the top: they import libcst, which a file with no rule to run never needs
+        from .registry import rules_for
+        from .traversal import run_rules
 
-    return run_rules(module, source, path, config, rules_for(codes))
+        findings = run_rules(module, source, path, config, rules_for(codes), suppressions)
+    if suppressions is not None:
+        from .noqa import unused_noqa_findings
+
+        extra = unused_noqa_findings(source, suppressions, config, path)
+        if extra:
+            findings = sorted(findings + extra, key=Finding.sort_key)
+    if config.unfixable:
+        findings = [f if f.fix is None or config.is_fixable(f.code) else f._replace(fix=None) for f in findings]
+    return findings
 
 
 def _syntax_check(source: str, path: str | None) -> None:

@@ -63,7 +63,9 @@ class Fix(NamedTuple):
 
 
 class Finding(NamedTuple):
-    """One problem in one file. Lines and columns are 1-based; ``end_*`` is exclusive-column."""
+    """One problem in one file. Lines and columns are 1-based; ``end_*`` is exclusive-column.
+    In a notebook, ``cell`` is the cell's number (1-based, among all cells) and the lines are
+    the cell's own."""
 
     code: str
     name: str
@@ -74,13 +76,14 @@ class Finding(NamedTuple):
     end_column: int
     message: str
     fix: Fix | None = None
+    cell: int | None = None
 
     @property
     def fixable(self) -> bool:
         return self.fix is not None
 
     def sort_key(self) -> tuple:
-        return (self.path or "", self.line, self.column, self.code)
+        return (self.path or "", self.cell or 0, self.line, self.column, self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the ``--format json`` object)."""
@@ -94,6 +97,7 @@ class Finding(NamedTuple):
             "end_column": self.end_column,
             "message": self.message,
             "fix": None if self.fix is None else self.fix.to_dict(),
+            "cell": self.cell,
         }
 
     @classmethod
@@ -109,13 +113,14 @@ class Finding(NamedTuple):
             end_column=data["end_column"],
             message=data["message"],
             fix=None if fix is None else Fix.from_dict(fix),
+            cell=data.get("cell"),
         )
 
 
 class FileResult:
     """The outcome of linting one file (what the runner, the cache and the reporters share)."""
 
-    __slots__ = ("path", "findings", "error", "error_line", "fixed", "diff", "source")
+    __slots__ = ("path", "findings", "error", "error_line", "fixed", "fixed_findings", "diff", "source", "cell_lines", "output")
 
     def __init__(
         self,
@@ -132,8 +137,12 @@ class FileResult:
         self.error = error  #: the file could not be read or parsed: the message
         self.error_line = error_line
         self.fixed = fixed  #: how many fixes were applied (``--fix``)
+        self.fixed_findings: list[Finding] = []  #: what they fixed (``--show-fixes``)
         self.diff = diff  #: unified diff of the fixes (``--diff``)
         self.source = source  #: the text (after fixes) for code frames in the report
+        #: a notebook's cells as lists of lines (code frames of ``cell``-relative findings)
+        self.cell_lines: dict[int, list[str]] | None = None
+        self.output: str | None = None  #: the fixed text, where it is not written back (stdin)
 
     def to_cache(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""Output formats for lint results: full (code frames), concise, json, sarif, github.
+"""Output formats for lint results: full (code frames), concise, json, json-lines, sarif,
+github (Actions annotations), gitlab (Code Quality).
 
 Text formats are built as (text, style) segments: printed through rich when writing to a
 terminal, joined as plain text otherwise (pipes, files, CI logs), so both read the same.
@@ -9,9 +10,9 @@ from __future__ import annotations
 from typing import IO, Any, Iterable
 
 from .. import __version__
+from ..config import OUTPUT_FORMATS as FORMATS  # one list: the option, the key, the renderers
 from .findings import FileResult, Finding
 
-FORMATS = ("full", "concise", "json", "sarif", "github")
 #: pseudo-code for files that could not be read or parsed
 SOURCE_ERROR_CODE = "PTL000"
 SOURCE_ERROR_NAME = "source-error"
@@ -47,8 +48,13 @@ def _location(path: str, line: int, column: int | None = None) -> list[Segment]:
     return out + [(":", "dim"), (" ", "")]
 
 
+def where(path: str, finding: Finding) -> str:
+    """``path`` or, for a notebook cell, ``path:cell N`` (ruff's notation)."""
+    return path if finding.cell is None else f"{path}:cell {finding.cell}"
+
+
 def _headline(finding: Finding, path: str) -> list[Segment]:
-    segments = _location(path, finding.line, finding.column) + [(finding.code, "bold red"), (" ", "")]
+    segments = _location(where(path, finding), finding.line, finding.column) + [(finding.code, "bold red"), (" ", "")]
     if finding.fix is not None:
         segments.append(("[*] " if finding.fix.is_safe else "[-] ", "cyan"))
     return segments + [(finding.message, "")]
@@ -80,8 +86,18 @@ def _frame(printer: Printer, finding: Finding, lines: list[str]) -> None:
     printer.line(("", ""))
 
 
-def write_text(results: list[FileResult], stream: IO[str], color: bool, concise: bool, show_fixes_hint: bool = True) -> None:
-    """The human formats (``full`` and ``concise``) with a summary line."""
+def _frame_lines(result: FileResult, finding: Finding) -> list[str]:
+    if finding.cell is not None and result.cell_lines is not None:
+        return result.cell_lines.get(finding.cell, [])
+    return result.source.splitlines() if result.source else []
+
+
+def write_text(
+    results: list[FileResult], stream: IO[str], color: bool, concise: bool, show_fixes_hint: bool = True,
+    quiet: bool = False, show_fixes: bool = False, fixed_verb: str = "Fixed",
+) -> None:
+    """The human formats (``full`` and ``concise``) with a summary line (none when ``quiet``);
+    ``show_fixes``: list what ``--fix`` fixed, per file and code."""
     from .runner import relative
 
     printer = Printer(stream, color)
@@ -92,7 +108,6 @@ def write_text(results: list[FileResult], stream: IO[str], color: bool, concise:
         if result.error is not None:
             errors += 1
             printer.line(*_error_line(result, path))
-        lines = result.source.splitlines() if (result.source and not concise) else []
         for finding in result.findings:
             total += 1
             if finding.fix is not None:
@@ -101,10 +116,16 @@ def write_text(results: list[FileResult], stream: IO[str], color: bool, concise:
                 else:
                     fixable_unsafe += 1
             printer.line(*_headline(finding, path))
-            if lines:
-                _frame(printer, finding, lines)
+            if not concise:
+                lines = _frame_lines(result, finding)
+                if lines:
+                    _frame(printer, finding, lines)
+    if show_fixes and fixed:
+        _fixes_applied(printer, results)
+    if quiet:
+        return
     if fixed:
-        printer.line((f"Fixed {fixed} problem{'s' if fixed != 1 else ''}.", "bold green"))
+        printer.line((f"{fixed_verb} {fixed} problem{'s' if fixed != 1 else ''}.", "bold green"))
     if total:
         summary: list[Segment] = [(f"Found {total} problem{'s' if total != 1 else ''}.", "bold")]
         if show_fixes_hint and fixable_safe:
@@ -116,6 +137,50 @@ def write_text(results: list[FileResult], stream: IO[str], color: bool, concise:
         printer.line(("All checks passed!", "bold green"))
     if errors:
         printer.line((f"{errors} file{'s' if errors != 1 else ''} could not be checked.", "bold red"))
+
+
+def _fixes_applied(printer: Printer, results: list[FileResult]) -> None:
+    """ruff's ``--show-fixes`` list: per file, how many of each code were fixed."""
+    from .runner import relative
+
+    printer.line(("Fixes applied:", "bold"))
+    for result in results:
+        counts: dict[tuple[str, str, str], int] = {}
+        for finding in result.fixed_findings:
+            key = (where(relative(result.path), finding), finding.code, finding.name)
+            counts[key] = counts.get(key, 0) + 1
+        for (path, code, name), count in sorted(counts.items()):
+            printer.line((f"  {path}: ", "bold"), (f"{count} × ", ""), (code, "bold red"), (f" ({name})", "dim"))
+
+
+def statistics(results: list[FileResult]) -> list[dict[str, Any]]:
+    """Findings counted per code, most frequent first (``--statistics``)."""
+    counts: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if result.error is not None:
+            entry = counts.setdefault(SOURCE_ERROR_CODE, {"code": SOURCE_ERROR_CODE, "name": SOURCE_ERROR_NAME, "count": 0, "fixable": False})
+            entry["count"] += 1
+        for finding in result.findings:
+            entry = counts.setdefault(finding.code, {"code": finding.code, "name": finding.name, "count": 0, "fixable": False})
+            entry["count"] += 1
+            entry["fixable"] = entry["fixable"] or (finding.fix is not None and finding.fix.is_safe)
+    return sorted(counts.values(), key=lambda e: (-e["count"], e["code"]))
+
+
+def write_statistics(results: list[FileResult], fmt: str, stream: IO[str], color: bool) -> None:
+    rows = statistics(results)
+    if fmt == "json":
+        import json
+
+        stream.write(json.dumps(rows, indent=2) + "\n")
+        return
+    printer = Printer(stream, color)
+    width = max((len(str(row["count"])) for row in rows), default=1)
+    for row in rows:
+        printer.line(
+            (str(row["count"]).rjust(width), "bold"), ("\t", ""), (row["code"], "bold red"), ("\t", ""),
+            ("[*] " if row["fixable"] else "    ", "cyan"), (row["name"], ""),
+        )
 
 
 def _error_dict(result: FileResult) -> dict[str, Any]:
@@ -130,6 +195,7 @@ def _error_dict(result: FileResult) -> dict[str, Any]:
         "end_column": 1,
         "message": result.error,
         "fix": None,
+        "cell": None,
     }
 
 
@@ -143,6 +209,45 @@ def to_json(results: list[FileResult]) -> str:
             items.append(_error_dict(result))
         items.extend(finding.to_dict() for finding in result.findings)
     return json.dumps(items, indent=2, ensure_ascii=False)
+
+
+def to_json_lines(results: list[FileResult]) -> str:
+    """One JSON object per line (the ``json`` objects), for streaming tools."""
+    import json
+
+    lines = []
+    for result in results:
+        if result.error is not None:
+            lines.append(json.dumps(_error_dict(result), ensure_ascii=False))
+        lines += [json.dumps(finding.to_dict(), ensure_ascii=False) for finding in result.findings]
+    return "".join(line + "\n" for line in lines)
+
+
+def to_gitlab(results: list[FileResult]) -> str:
+    """GitLab Code Quality (a JSON list of issues with a stable fingerprint per finding)."""
+    import hashlib
+    import json
+
+    from .runner import relative
+
+    issues = []
+    for result in results:
+        path = relative(result.path).replace("\\", "/")
+        entries = [_error_dict(result)] if result.error is not None else []
+        entries += [finding.to_dict() for finding in result.findings]
+        for entry in entries:
+            where = f"cell {entry['cell']}: " if entry.get("cell") else ""
+            key = f"{path}:{entry.get('cell')}:{entry['line']}:{entry['column']}:{entry['code']}:{entry['message']}"
+            issues.append(
+                {
+                    "description": f"{where}{entry['message']}",
+                    "check_name": entry["code"],
+                    "fingerprint": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+                    "severity": "major" if entry["code"] == SOURCE_ERROR_CODE else "minor" if entry["code"].startswith("PTL3") else "major",
+                    "location": {"path": path, "lines": {"begin": entry["line"], "end": entry["end_line"]}},
+                }
+            )
+    return json.dumps(issues, indent=2, ensure_ascii=False)
 
 
 def _github_escape(text: str, property_value: bool = False) -> str:
@@ -163,7 +268,7 @@ def to_github(results: list[FileResult]) -> str:
             line = result.error_line or 1
             out.append(f"::error title=pl-convert ({SOURCE_ERROR_CODE}),file={path},line={line}::{_github_escape(result.error)}")
         for f in result.findings:
-            title = _github_escape(f"pl-convert ({f.code})", True)
+            title = _github_escape(f"pl-convert ({f.code})" + (f" cell {f.cell}" if f.cell is not None else ""), True)
             out.append(
                 f"::error title={title},file={path},line={f.line},col={f.column},"
                 f"endLine={f.end_line},endColumn={f.end_column}::{_github_escape(f'{f.code} {f.message}')}"
@@ -227,6 +332,8 @@ def to_sarif(results: list[FileResult]) -> str:
                     }
                 ],
             }
+            if f.cell is not None:
+                entry["properties"] = {"cell": f.cell}  # lines are the cell's own
             if f.fix is not None:
                 entry["fixes"] = [
                     {
@@ -267,11 +374,15 @@ def to_sarif(results: list[FileResult]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def render(results: list[FileResult], fmt: str, stream: IO[str], color: bool) -> None:
+def render(results: list[FileResult], fmt: str, stream: IO[str], color: bool, quiet: bool = False, show_fixes: bool = False) -> None:
     if fmt in ("full", "concise"):
-        write_text(results, stream, color, concise=fmt == "concise")
+        write_text(results, stream, color, concise=fmt == "concise", quiet=quiet, show_fixes=show_fixes)
     elif fmt == "json":
         stream.write(to_json(results) + "\n")
+    elif fmt == "json-lines":
+        stream.write(to_json_lines(results))
+    elif fmt == "gitlab":
+        stream.write(to_gitlab(results) + "\n")
     elif fmt == "sarif":
         stream.write(to_sarif(results) + "\n")
     elif fmt == "github":

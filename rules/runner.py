@@ -12,11 +12,8 @@ from .catalog import candidate_codes
 from .config import LintConfig, load_config
 from .findings import FileResult, Finding
 
-#: directories never searched when a directory is given
-SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
-     "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".pl_convert_cache", ".eggs"}
-)
+#: what ``pl-convert lint DIR`` reads: Python sources, stubs and Jupyter notebooks
+LINTED_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 class RunOptions(NamedTuple):
@@ -28,6 +25,9 @@ class RunOptions(NamedTuple):
     diff: bool = False
     use_cache: bool = True
     keep_source: bool = True  #: attach the text to results with findings (for code frames)
+    add_noqa: bool = False  #: write ``# noqa: CODES`` on every line with findings
+    write: bool = True  #: write fixes back to the file (False for stdin: ``output`` holds them)
+    cache_dir: str | None = None  #: ``--cache-dir``
 
 
 class ConfigResolver:
@@ -56,11 +56,26 @@ class ConfigResolver:
         return list(seen.values())
 
 
-def discover(paths: list[str], resolver: ConfigResolver) -> tuple[list[str], list[FileResult]]:
-    """Python files under ``paths`` (files given explicitly are always taken), and an error
-    result for each path that does not exist."""
+class Discovery(NamedTuple):
+    """What the command line's paths name: the files to lint, paths that do not exist (as
+    error results), and files named explicitly that are not Python (skipped, with a warning)."""
+
+    files: list[str]
+    errors: list[FileResult]
+    not_python: list[str]
+
+
+def discover(paths: list[str], resolver: ConfigResolver) -> Discovery:
+    """The files under ``paths``, walked with the shared walker (:mod:`pl_convert.walk`: the
+    same skips as ``migrate``, ``.gitignore`` unless ``respect-gitignore`` is off, ``exclude``).
+
+    A file named explicitly is linted if it is Python (``.py``, ``.pyi``, a notebook, or a
+    script with a ``python`` shebang) unless ``force-exclude`` is on and ``exclude`` matches it
+    (or a directory above it), as ruff does for pre-commit's explicit file lists.
+    """
     files: list[str] = []
     errors: list[FileResult] = []
+    not_python: list[str] = []
     seen: set[str] = set()
 
     def add(path: str) -> None:
@@ -71,44 +86,79 @@ def discover(paths: list[str], resolver: ConfigResolver) -> tuple[list[str], lis
 
     for given in paths:
         if os.path.isdir(given):
-            for root, dirs, names in os.walk(given):
-                config = resolver.for_path(os.path.join(root, "x.py"))
-                dirs[:] = sorted(
-                    d for d in dirs
-                    if d not in SKIP_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
-                    and not config.is_excluded(os.path.join(root, d))
-                )
-                for name in sorted(names):
-                    if name.endswith((".py", ".pyi")):
-                        full = os.path.join(root, name)
-                        if not config.is_excluded(full):
-                            add(os.path.normpath(full))
+            config = resolver.for_path(os.path.join(given, "x.py"))
+            if config.force_exclude and config.is_excluded(given, True):
+                continue
+            from ..walk import walk_tree  # only directories need the walker
+
+            def excluded(path: Path, is_dir: bool) -> bool:
+                return resolver.for_path(str(path / "x.py") if is_dir else str(path)).is_excluded(path, is_dir)
+
+            listing = walk_tree(
+                Path(given), respect_gitignore=config.respect_gitignore, exclude=excluded, source_suffixes=LINTED_SUFFIXES
+            )
+            # links to files are linted where they are (a loop or a dangling link: an error)
+            links = [rel for rel in listing.symlinks if rel.endswith(LINTED_SUFFIXES) and not os.path.isdir(os.path.join(given, rel))]
+            for rel in sorted(listing.source_files + links):
+                add(os.path.normpath(os.path.join(given, rel)))
         elif os.path.exists(given):
-            add(given)
+            config = resolver.for_path(given)
+            if config.force_exclude and config.is_excluded(given):
+                continue
+            if given.endswith(LINTED_SUFFIXES) or _has_python_shebang(given):
+                add(given)
+            else:
+                not_python.append(given)
         else:
             errors.append(FileResult(given, error="no such file or directory"))
-    return files, errors
+    return Discovery(files, errors, not_python)
+
+
+def _has_python_shebang(path: str) -> bool:
+    """An extension-less script that starts ``#!/usr/bin/env python``: Python all the same."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return True  # let lint_file report why it cannot be read
+    return first.startswith(b"#!") and b"python" in first
 
 
 def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
     """Lint (and fix) one file. Never raises for bad input: errors go into the result."""
-    from .engine import lint_source
-
+    if path.endswith(".ipynb"):
+        return _lint_notebook(path, config, options)
     result = FileResult(path)
     try:
         source = read_source(path)
     except SourceError as exc:
         result.error, result.error_line = exc.message, exc.line
         return result
-    text = source.text
-    plain = not options.fix and not options.diff
+    new_text = lint_text(source.text, path, config, options, result)
+    if new_text is not None and options.write:
+        try:
+            atomic_write_text(path, new_text, encoding=source.encoding)
+        except OSError as exc:
+            result.error = f"cannot write the fixes: {exc.strerror or exc}"
+            result.fixed = 0
+    return result
+
+
+def lint_text(text: str, path: str, config: LintConfig, options: RunOptions, result: FileResult, notebook=None) -> str | None:
+    """Lint ``text`` (the content of ``path``) into ``result``: findings, fixes, the diff.
+    Returns the new text when fixes (or ``--add-noqa``) changed it and it is to be written,
+    else None. ``notebook``: the :class:`~pl_convert.notebook.Notebook` ``text`` is the Python
+    of (the diff is then per cell)."""
+    from .engine import lint_source
+
+    plain = not options.fix and not options.diff and not options.add_noqa
     key = root = None
     if plain and options.use_cache and candidate_codes(text, config, path):
         # Only files some rule looks at: for the others, linting is one CPython parse, cheaper
         # than a lookup (hashing, and importing hashlib), and they would litter the cache.
         from . import cache
 
-        root = cache.cache_root(config)
+        root = cache.cache_root(config, options.cache_dir)
         key = cache.cache_key(text, path, config)
         hit = cache.load(root, key)
         if hit is not None:
@@ -116,40 +166,117 @@ def lint_file(path: str, config: LintConfig, options: RunOptions) -> FileResult:
             result.error, result.error_line = hit["error"], hit["error_line"]
             if result.findings and options.keep_source:
                 result.source = text
-            return result
+            return None
+    new_text = None
     try:
         if plain:
             result.findings = lint_source(text, path, config)
+        elif options.add_noqa:
+            from .add_noqa import add_noqa
+
+            findings = lint_source(text, path, config)
+            changed, added = add_noqa(text, findings)
+            result.fixed = added
+            result.findings = [] if added else findings
+            if changed != text:
+                new_text = changed
         else:
             from .fixes import apply_fixes
 
             outcome = apply_fixes(text, path, config, unsafe=options.unsafe_fixes)
             result.findings = outcome.remaining
             result.fixed = len(outcome.fixed)
+            result.fixed_findings = outcome.fixed
             if outcome.source != text:
                 if options.diff:
-                    import difflib
-
-                    result.diff = "".join(
-                        difflib.unified_diff(
-                            text.splitlines(keepends=True), outcome.source.splitlines(keepends=True),
-                            fromfile=relative(path), tofile=relative(path),
-                        )
-                    )
+                    result.diff = _diff(text, outcome.source, path, notebook)
                 else:
-                    try:
-                        atomic_write_text(path, outcome.source, encoding=source.encoding)
-                    except OSError as exc:
-                        result.error = f"cannot write the fixes: {exc.strerror or exc}"
-                        result.fixed = 0
-                    text = outcome.source
+                    new_text = outcome.source
     except SourceError as exc:
         result.findings = []
         result.error, result.error_line = exc.message, exc.line
     if key is not None and root is not None:
         cache.store(root, key, result.to_cache())
     if result.findings and options.keep_source:
-        result.source = text
+        result.source = new_text if new_text is not None else text
+    return new_text
+
+
+def _diff(before: str, after: str, path: str, notebook) -> str:
+    name = relative(path)
+    if notebook is not None:
+        return notebook.diff(after, name, name)
+    import difflib
+
+    return "".join(
+        difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=name, tofile=name)
+    )
+
+
+def _lint_notebook(path: str, config: LintConfig, options: RunOptions, raw: str | None = None) -> FileResult:
+    """Lint a notebook: its code cells' Python, parsed once; findings in cell coordinates;
+    fixes written back into the cells (every other byte of the file kept)."""
+    from ..notebook import parse_notebook, read_notebook
+
+    result = FileResult(path)
+    try:
+        notebook = read_notebook(path) if raw is None else parse_notebook(raw, path)
+        new_text = lint_text(notebook.python_source, path, config, options, result, notebook)
+        if new_text is not None:
+            result.output = notebook.rebuild(new_text)
+            if options.write:
+                atomic_write_text(path, result.output, encoding="utf-8")
+            notebook = parse_notebook(result.output, path)  # for the code frames
+    except SourceError as exc:
+        result.findings = []
+        result.error, result.error_line = exc.message, exc.line
+        return result
+    except OSError as exc:
+        result.error = f"cannot write the fixes: {exc.strerror or exc}"
+        result.fixed = 0
+        return result
+    if result.error_line is not None and notebook.cells:
+        cell, line = notebook.locate(result.error_line)
+        result.error, result.error_line = f"cell {cell}, line {line}: {result.error}", None
+    result.findings = [_in_cell(finding, notebook) for finding in result.findings]
+    result.fixed_findings = [_in_cell(finding, notebook) for finding in result.fixed_findings]
+    if result.findings and options.keep_source:
+        result.source = None
+        result.cell_lines = notebook.cell_lines()
+    return result
+
+
+def _in_cell(finding: Finding, notebook) -> Finding:
+    """``finding`` with cell-relative lines (its fix's edits too)."""
+    cell, line = notebook.locate(finding.line)
+    shift = finding.line - line
+    fix = finding.fix
+    if fix is not None:
+        fix = fix._replace(edits=tuple(e._replace(line=e.line - shift, end_line=e.end_line - shift) for e in fix.edits))
+    return finding._replace(cell=cell, line=line, end_line=finding.end_line - shift, fix=fix)
+
+
+def lint_stdin(data: bytes, path: str, config: LintConfig, options: RunOptions) -> FileResult:
+    """Lint text read from stdin as the file ``path`` (editors: ``--stdin-filename``); fixes
+    go into ``result.output``, never to disk."""
+    options = options._replace(write=False)
+    if path.endswith(".ipynb"):
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return FileResult(path, error="not a notebook: not UTF-8")
+        return _lint_notebook(path, config, options, raw=raw)
+    from ..sourcefile import decode_source
+
+    result = FileResult(path)
+    try:
+        source = decode_source(data, path)
+    except SourceError as exc:
+        result.error, result.error_line = exc.message, exc.line
+        return result
+    new_text = lint_text(source.text, path, config, options, result)
+    if new_text is not None:
+        result.output = new_text
     return result
 
 
@@ -193,4 +320,4 @@ def relative(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-__all__ = ["RunOptions", "ConfigResolver", "discover", "lint_file", "run", "default_jobs", "Path"]
+__all__ = ["RunOptions", "ConfigResolver", "Discovery", "discover", "lint_file", "run", "default_jobs"]

@@ -18,12 +18,15 @@ from .context import FileContext
 from .cst_helpers import child_fields as _child_fields
 from .cst_helpers import is_node_type as _is_node_type
 from .findings import Edit, Finding, Fix
-from .noqa import parse_suppressions
+from .noqa import Suppressions, parse_suppressions
 from .rule import RawFinding, Rule
 
 
-def run_rules(module: cst.Module, source: str, path: str | None, config: LintConfig, rule_types: list[type[Rule]]) -> list[Finding]:
-    """Run ``rule_types`` over the parsed ``module``; the findings, sorted by position."""
+def run_rules(
+    module: cst.Module, source: str, path: str | None, config: LintConfig, rule_types: list[type[Rule]], suppressions: Suppressions | None = None
+) -> list[Finding]:
+    """Run ``rule_types`` over the parsed ``module``; the findings, sorted by position.
+    ``suppressions`` (parsed here when not given) records which noqa comments were used."""
     ctx = FileContext(module, source, path, config)
     _prescan_imports(module, ctx)
     rules = [rule_type(ctx) for rule_type in rule_types]
@@ -32,7 +35,7 @@ def run_rules(module: cst.Module, source: str, path: str | None, config: LintCon
         rule.finish()
     if not ctx.raw_findings:
         return []
-    return _materialize(module, source, path, ctx.raw_findings)
+    return _materialize(module, source, path, ctx.raw_findings, suppressions or parse_suppressions(source))
 
 
 @lru_cache(maxsize=None)
@@ -125,10 +128,9 @@ def _prescan_imports(module: Any, ctx: FileContext) -> None:
     scan(module.body)
 
 
-def _materialize(module: Any, source: str, path: str | None, raw: list[RawFinding]) -> list[Finding]:
+def _materialize(module: Any, source: str, path: str | None, raw: list[RawFinding], suppressions: Suppressions) -> list[Finding]:
     """Positions, suppressions and fix edits for the raw findings of one file."""
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    suppressions = parse_suppressions(source)
     findings: list[Finding] = []
     seen: set[tuple] = set()
     for item in raw:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import pickle
+import shutil
+import tempfile
+import traceback
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -48,3 +54,59 @@ def mnist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pl_convert.verify.mnist import ensure_mnist
 
     return ensure_mnist(tmp_path_factory.mktemp("mnist") / "data")
+
+
+#: the user ``run_unprivileged`` becomes when the tests run as root (``nobody``)
+UNPRIVILEGED_UID = 65534
+
+
+def run_unprivileged(function: Callable, *args):
+    """``function(*args)`` as a user whose file permissions apply, and its result.
+
+    Tests of "permission denied" paths cannot see one as root (root reads a ``chmod 000`` file).
+    Not root: a plain call. Root: the call runs in a forked child that drops to ``nobody``; the
+    result (or the child's traceback, as an AssertionError) comes back through a pipe. Modules
+    the call imports lazily must be imported beforehand (the child may not read the interpreter's
+    files), and paths must be reachable by anyone (see the ``open_tmp_path`` fixture).
+    """
+    if os.geteuid() != 0:
+        return function(*args)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(UNPRIVILEGED_UID)
+            os.setuid(UNPRIVILEGED_UID)
+            outcome = ("ok", function(*args))
+        except BaseException:
+            outcome = ("error", traceback.format_exc())
+        try:
+            with os.fdopen(write, "wb") as handle:
+                pickle.dump(outcome, handle)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as handle:
+        data = handle.read()
+    os.waitpid(pid, 0)
+    status, value = pickle.loads(data)
+    if status == "error":
+        raise AssertionError(f"in the unprivileged child:\n{value}")
+    return value
+
+
+@pytest.fixture
+def open_tmp_path():
+    """A temporary directory every user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="pl-convert-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def unprivileged() -> Callable:
+    """:func:`run_unprivileged`, for tests (conftest is not importable under --import-mode=importlib)."""
+    return run_unprivileged

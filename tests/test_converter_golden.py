@@ -103,5 +103,11 @@ def test_converted_output_lints_clean(case: str) -> None:
     expected_py = FIXTURES / case / "expected.py"
     if not expected_py.exists():
         pytest.skip("refused case")
-    findings = lint_source(expected_py.read_text(encoding="utf-8"), path=str(expected_py))
+    text = expected_py.read_text(encoding="utf-8")
+    findings = lint_source(text, path=str(expected_py))
+    # PTL301 (on by default) may flag the script's own DataLoaders, which the converter keeps as
+    # they are on purpose (workers reseed augmentations): only on lines of the original script
+    original = {line.strip() for line in (FIXTURES / case / "original.py").read_text(encoding="utf-8").splitlines()}
+    lines = text.splitlines()
+    findings = [f for f in findings if not (f.code == "PTL301" and lines[f.line - 1].strip() in original)]
     assert [f"{f.line}: {f.code} {f.message}" for f in findings] == []

@@ -2,7 +2,7 @@
 
 Every case is found by glob at collection time (test id = case name). Each original must
 compile, expose its epoch count where ``pl-convert verify`` can set it (a module-level
-constant or an argparse ``--epochs`` option), be listed in ``fixtures/README.md``, and — the
+constant or an argparse ``--epochs`` option), be described in ``fixtures/cases.toml`` and listed in the generated ``fixtures/README.md``, and — the
 slow part — train to completion offline on CPU with the 5,000-digit MNIST in ``./data``.
 """
 
@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from pl_convert.verify import fixture_docs
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 ORIGINALS = sorted(FIXTURES_DIR.glob("*/original.py"))
@@ -95,6 +97,24 @@ def test_readme_lists_every_case() -> None:
     on_disk = {path.parent.name for path in ORIGINALS}
     assert on_disk - listed == set(), "cases missing from fixtures/README.md"
     assert listed - on_disk == set(), "fixtures/README.md lists cases that do not exist"
+
+
+def test_every_case_is_described_in_cases_toml() -> None:
+    descriptions = fixture_docs.load_descriptions()
+    on_disk = {path.parent.name for path in ORIGINALS}
+    assert set(descriptions) == on_disk
+    for case, fields in descriptions.items():
+        assert set(fields) == {"pattern", "after", "watch"} and all(v.strip() for v in fields.values()), case
+
+
+def test_readme_is_generated_from_the_converters_results() -> None:
+    """The converter column says what the converter does today (status, mode, Trainer, notes)."""
+    readme = (FIXTURES_DIR / "README.md").read_text(encoding="utf-8")
+    assert readme == fixture_docs.render(), "fixtures/README.md is stale: python -m pl_convert.verify.fixture_docs --write"
+    row = next(line for line in readme.splitlines() if line.startswith("| `ddp_boilerplate`"))
+    assert "**not-convertible**" in row  # the converter refuses hand-written distributed training
+    row = next(line for line in readme.splitlines() if line.startswith("| `data_parallel`"))
+    assert "devices=1" in row and "nn.DataParallel removed" in row and "strategy=" not in row.split(" | ")[3].split("note")[0]
 
 
 @pytest.mark.slow

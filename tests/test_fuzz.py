@@ -2,14 +2,15 @@
 
 Two generators:
 
-* ``hypothesmith.from_grammar()``: random (syntactically valid) Python programs, alone and
-  spliced into a real training script so that the converter's analysis actually runs;
+* ``hypothesmith.from_grammar()``: random (syntactically valid) Python programs, alone, next to
+  a real training script, and spliced *into* its training and evaluation loops (random programs
+  rarely call ``backward``: inside a fixture's loops the converter's analysis, plan and emit run);
 * mutations of the golden fixture scripts (``fixtures/*/original.py``): rename a variable, drop
   a statement, swap two neighbouring statements, duplicate a loop. Near-miss training scripts
   find far more converter bugs than random programs do.
 
 Properties: ``lint_source`` returns findings or raises ``SourceError`` (nothing else);
-``convert_source`` always returns a status; a converted output parses, lints without an error,
+``convert_source`` always returns a status; a converted output compiles, lints without an error,
 and converting it again changes nothing (idempotence); a file with nothing to convert comes
 back untouched (no output).
 
@@ -88,6 +89,7 @@ def check_convert(source: str, style: str = "pytorch_lightning") -> Status:
     if result.status is Status.CONVERTED:
         assert result.output is not None and result.output != source
         parse_module(result.output, "converted.py")
+        compile(result.output, "converted.py", "exec")  # not only parses: a SyntaxError compile() finds fails
         lint_source(result.output, "converted.py", ALL_RULES)
         again = convert_source(result.output, ConvertOptions(import_style=style))
         assert again.status is Status.ALREADY_LIGHTNING and again.output is None, again.status
@@ -122,6 +124,71 @@ def test_random_code_spliced_into_training_scripts(program: str, script: str, at
     assume(_parses(spliced))
     check_convert(spliced, style)
     check_lint(LINT_HEADER + spliced)
+
+
+class _SpliceIntoLoop(cst.CSTTransformer):
+    """Insert ``statements`` at ``position`` of the body of the ``which``-th loop that trains
+    (a ``for`` whose body calls ``backward``) or evaluates (any other ``for`` in the script)."""
+
+    def __init__(self, statements, which: int, position: int, training: bool) -> None:
+        self.statements, self.which, self.position, self.training = statements, which, position, training
+        self.seen = -1
+        self.done = False
+
+    def leave_For(self, original, updated):
+        if self.done or _has_backward(original) != self.training or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        self.seen += 1
+        if self.seen != self.which:
+            return updated
+        self.done = True
+        body = list(updated.body.body)
+        at = self.position % (len(body) + 1)
+        return updated.with_changes(body=updated.body.with_changes(body=body[:at] + self.statements + body[at:]))
+
+
+def _has_backward(node) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if attribute.attr.value == "backward":
+                found.append(attribute)
+
+    node.visit(Finder())
+    return bool(found)
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "spliced.py", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+@fuzz(6)
+@given(
+    program=hypothesmith.from_grammar(),
+    script=st.sampled_from(sorted(SCRIPTS)),
+    which=st.integers(0, 2),
+    position=st.integers(0, 20),
+    training=st.booleans(),
+    style=STYLES,
+)
+def test_random_statements_spliced_into_training_and_evaluation_loops(program, script, which, position, training, style) -> None:
+    """Random statements inside the loops the converter analyses: analysis, plan and emit run on
+    them (the file has its backward()), never crash, and what they emit compiles and is a fixed point."""
+    try:
+        statements = list(cst.parse_module(program).body)
+    except Exception:
+        statements = []
+    assume(statements)
+    splice = _SpliceIntoLoop(statements, which, position, training)
+    spliced = cst.parse_module(SCRIPTS[script]).visit(splice).code
+    assume(splice.done and _compiles(spliced))
+    status = check_convert(spliced, style)
+    assert status is not Status.NO_TRAINING_LOOP  # the analysis ran on it
 
 
 # --- mutations of the fixture scripts --------------------------------------------------------

@@ -64,15 +64,21 @@ def test_missing_path_and_unparseable_file_exit_2_but_the_rest_is_reported(proje
     assert "3 files could not be checked." in result.output
 
 
-def test_directory_discovery_skips_virtualenvs_and_hidden_dirs(project):
-    for skipped in (".venv", "build", ".hidden"):
-        (project / skipped).mkdir()
-        (project / skipped / "x.py").write_text(BAD, encoding="utf-8")
-    (project / "pkg").mkdir()
-    (project / "pkg" / "mod.py").write_text(BAD, encoding="utf-8")
-    result = run(".", "--format", "concise", "--no-cache", "--select", "PTL201")
-    paths = {line.split(":")[0] for line in result.output.splitlines() if "PTL201" in line}
-    assert paths == {"bad.py", str(Path("pkg") / "mod.py")}
+def test_directory_discovery_uses_the_walker_of_migrate(project):
+    # one walker for lint and migrate: environments (by name or pyvenv.cfg) and .gitignore'd
+    # paths are skipped; hidden directories such as .github are walked, as ruff does
+    (project / ".gitignore").write_text("build/\n", encoding="utf-8")
+    for directory in (".venv", "build", "env", ".github/scripts", "pkg"):
+        (project / directory).mkdir(parents=True)
+        (project / directory / "x.py").write_text(BAD, encoding="utf-8")
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+
+    def linted(*extra):
+        result = run(".", "--format", "concise", "--no-cache", "--select", "PTL201", *extra)
+        return {line.split(":")[0].replace("\\", "/") for line in result.output.splitlines() if "PTL201" in line}
+
+    assert linted() == {"bad.py", "pkg/x.py", ".github/scripts/x.py"}
+    assert linted("--no-respect-gitignore") == {"bad.py", "pkg/x.py", ".github/scripts/x.py", "build/x.py"}
 
 
 def test_fix_applies_safe_fixes_in_place(project):
@@ -237,7 +243,8 @@ def test_rules_table_and_rule_doc():
     assert table.exit_code == 0
     lines = table.output.splitlines()
     assert lines[0].split()[:4] == ["Code", "Name", "Fix", "Default"]
-    assert len(lines) >= 31 and any(line.startswith("PTL301") and " off " in line for line in lines)
+    assert len(lines) >= 31 and any(line.startswith("PTL301") and " on " in line for line in lines)
+    assert any(line.startswith("PTL302") and " off " in line for line in lines)
     data = json.loads(runner.invoke(cli, ["rules", "--format", "json"]).output)
     assert {"code", "name", "message", "fix", "default"} <= set(data[0])
     doc = runner.invoke(cli, ["rule", "PTL201"])

@@ -53,6 +53,18 @@ def pre_commit_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
+def notebook(*cells: str) -> str:
+    import json
+
+    document = {
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c.splitlines(keepends=True)} for c in cells],
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(document, indent=1) + "\n"
+
+
 def make_project(tmp_path: Path, hook_repo: tuple[Path, str], hook_id: str, files: dict[str, str]) -> Path:
     repo, rev = hook_repo
     project = tmp_path
@@ -61,6 +73,7 @@ def make_project(tmp_path: Path, hook_repo: tuple[Path, str], hook_id: str, file
         f"repos:\n  - repo: {repo.as_posix()}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n", encoding="utf-8"
     )
     for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text, encoding="utf-8")
     git(project, "init", "-q")
     git(project, "add", "-A")
@@ -82,6 +95,10 @@ def test_hook_ids_and_entries():
     assert set(hooks) == {"pl-convert-lint", "pl-convert-fix"}
     assert hooks["pl-convert-lint"]["entry"].startswith("pl-convert lint")
     assert "--fix" in hooks["pl-convert-fix"]["entry"]
+    for hook in hooks.values():
+        # pre-commit names files explicitly: the configured exclude must still apply
+        assert "--force-exclude" in hook["entry"].split()
+        assert "jupyter" in hook["types_or"]
 
 
 def test_hooks_fail_on_bad_code_pass_on_good_code_and_fix(tmp_path, hook_repo, pre_commit_home):
@@ -100,3 +117,21 @@ def test_hooks_fail_on_bad_code_pass_on_good_code_and_fix(tmp_path, hook_repo, p
     assert "files were modified by this hook" in fixed.stdout
     assert (project / "train.py").read_text(encoding="utf-8") == GOOD
     assert pre_commit(project, pre_commit_home).returncode == 0
+
+    # exclude = ["legacy"]: `pl-convert lint .` skips legacy/, and so does the hook, although
+    # pre-commit names legacy/old.py explicitly (--force-exclude)
+    files = {
+        "pyproject.toml": '[tool.pl-convert]\nexclude = ["legacy"]\n',
+        "train.py": GOOD,
+        "legacy/old.py": BAD,
+    }
+    excluded = pre_commit(make_project(tmp_path / "excluded", hook_repo, "pl-convert-lint", files), pre_commit_home)
+    assert excluded.returncode == 0, excluded.stdout + excluded.stderr
+    assert "PTL201" not in excluded.stdout
+    files["pyproject.toml"] = "[tool.pl-convert]\n"
+    included = pre_commit(make_project(tmp_path / "included", hook_repo, "pl-convert-lint", files), pre_commit_home)
+    assert included.returncode == 1 and "legacy/old.py:2:" in included.stdout
+
+    # notebooks are linted too, findings located by cell
+    nb = pre_commit(make_project(tmp_path / "nb", hook_repo, "pl-convert-lint", {"nb.ipynb": notebook("%matplotlib inline", BAD)}), pre_commit_home)
+    assert nb.returncode == 1 and "nb.ipynb:cell 2:2:" in nb.stdout, nb.stdout

@@ -157,3 +157,6 @@ def test_a_lightning_file_imports_only_the_rules_it_needs_and_nothing_heavy(tmp_
     # stdlib modules that only another path needs: the result cache (hashlib), suggestions and
     # diffs (difflib), writing files (tempfile), listing every rule (pkgutil)
     assert [m for m in ("hashlib", "difflib", "tempfile", "pkgutil") if m in run["modules"]] == []
+    # a named file needs neither the directory walker nor the notebook layer, and a project
+    # without a [tool.pl-convert] table no TOML parser
+    assert [m for m in ("pl_convert.walk", "pl_convert.gitignore", "pl_convert.notebook", "tomllib", "json") if m in run["modules"]] == []

@@ -518,7 +518,7 @@ def test_rerun_on_the_migrated_tree_changes_nothing(legacy: Path, tmp_path: Path
         assert data["by_path"][rel]["status"] == "already-lightning"
     # and in place: a second pass over the migrated tree rewrites nothing
     before = tree_snapshot(first)
-    result = invoke("migrate", first, "--in-place", "--cache-dir", cache_dir, "-j", "1")
+    result = invoke("migrate", first, "--in-place", "--force", "--cache-dir", cache_dir, "-j", "1")  # not a git tree
     assert result.exit_code == 0, result.output
     assert tree_snapshot(first) == before
 
@@ -544,7 +544,7 @@ def test_strict_exits_1_when_something_was_not_converted(legacy: Path, cache_dir
 
 def test_in_place_rewrites_converted_files_atomically(legacy: Path, cache_dir: Path, fake_converter) -> None:
     helper_before = (legacy / "utils" / "helpers.py").read_bytes()
-    result = invoke("migrate", legacy, "--in-place", "--cache-dir", cache_dir, "-j", "1")
+    result = invoke("migrate", legacy, "--in-place", "--force", "--cache-dir", cache_dir, "-j", "1")  # not a git tree
     assert result.exit_code == 0, result.output
     for rel in CONVERTIBLE:
         assert "LightningModule" in (legacy / rel).read_text()
@@ -687,3 +687,68 @@ def test_a_file_that_cannot_be_written_is_reported_and_exits_1(legacy: Path, tmp
     assert result.exit_code == 1
     assert "cannot write README.md" in result.stderr
     assert (out / "train_mlp.py").exists() and (out / "data" / "labels.csv").exists()
+
+
+# --- issue 15: in place outside git, the command for the remaining fixes, one walker ------------
+
+
+def test_in_place_outside_git_refuses_without_force(legacy: Path, cache_dir: Path, fake_converter) -> None:
+    before = tree_snapshot(legacy)
+    result = invoke("migrate", legacy, "--in-place", "--cache-dir", cache_dir, "-j", "1")
+    assert result.exit_code == 2
+    assert "is not in a git repository" in result.stderr and "--force" in result.stderr
+    assert tree_snapshot(legacy) == before, "a refused --in-place must not write anything"
+    forced = invoke("migrate", legacy, "--in-place", "--force", "--cache-dir", cache_dir, "-j", "1")
+    assert forced.exit_code == 0 and "LightningModule" in (legacy / "train_mlp.py").read_text()
+
+
+TRAINER_WITH_SAFE_FIX = "import pytorch_lightning as pl\ntrainer = pl.Trainer(max_epochs=1, gpus=1)\n"
+
+
+@pytest.mark.parametrize("mode", ["out", "in-place", "dry-run"])
+def test_the_report_ends_with_the_command_that_applies_the_remaining_safe_fixes(tmp_path: Path, mode: str) -> None:
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "trainer.py").write_text(TRAINER_WITH_SAFE_FIX)
+    (src / "clean.py").write_text("import lightning as L\nt = L.Trainer(max_epochs=1)\n")
+    out = tmp_path / "o"
+    args = {"out": ["--out", out], "in-place": ["--in-place", "--force"], "dry-run": ["--dry-run"]}[mode]
+    md, js = tmp_path / "r.md", tmp_path / "r.json"
+    result = invoke("migrate", src, *args, "--report", md, "--json", js, "--no-cache", "-j", "1")
+    assert result.exit_code == 0, result.output
+    fixed_at = (out if mode == "out" else src) / "pkg" / "trainer.py"
+    expected = f"pl-convert lint --fix {fixed_at}"
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"apply the 1 remaining safe lint fix: {expected}"
+    assert md.read_text().rstrip().endswith(f"## Next step\n\nApply the 1 remaining safe lint fix:\n\n```sh\n{expected}\n```")
+    assert load_report(js)["safe_fix_command"] == expected
+    # and it is exact: running it leaves nothing to fix
+    assert invoke(*expected.split()[1:]).exit_code == 0
+    assert 'accelerator="gpu", devices=1' in fixed_at.read_text()
+
+
+def test_after_a_dry_run_with_conversions_the_command_is_the_migration_with_fix(legacy: Path, cache_dir: Path, fake_converter) -> None:
+    (legacy / "train_mlp.py").write_text(TRAIN_MLP + "\nimport pytorch_lightning as pl\ntrainer = pl.Trainer(max_epochs=1, gpus=1)\n")
+    result = invoke("migrate", legacy, "--dry-run", "--cache-dir", cache_dir, "-j", "1")
+    assert result.stderr.strip().splitlines()[-1].endswith(f"pl-convert migrate {legacy} --in-place --fix")
+
+
+def test_no_safe_fix_left_no_command(legacy: Path, cache_dir: Path, fake_converter) -> None:
+    result = invoke("migrate", legacy, "--dry-run", "--fix", "--cache-dir", cache_dir, "-j", "1")
+    assert "remaining safe lint fix" not in result.stderr
+
+
+def test_lint_and_migrate_walk_the_same_files(legacy: Path, tmp_path: Path, cache_dir: Path) -> None:
+    """One walker: `pl-convert lint DIR` reads the Python files `migrate DIR` analyses."""
+    (legacy / ".github" / "scripts").mkdir(parents=True)
+    (legacy / ".github" / "scripts" / "ci.py").write_text("print('ci')\n")
+    (legacy / "outputs" / "gen.py").write_text("x = 1\n")  # .gitignore'd directory
+    (legacy / "pyproject.toml").write_text('[tool.pl-convert]\nexclude = ["utils/"]\n')
+    js = tmp_path / "r.json"
+    invoke("migrate", legacy, "--dry-run", "--json", js, "--cache-dir", cache_dir, "-j", "1", "--no-lint")
+    migrated = {path for path in load_report(js)["by_path"] if path.endswith(".py")}
+    verbose = CliRunner().invoke(cli, ["lint", str(legacy), "--select", "ALL", "--format", "json", "--no-cache", "-v"])
+    assert f"checking {len(migrated) + 1} files" in verbose.stderr  # + the file-link latest.py, linted where it is
+    assert ".github/scripts/ci.py" in migrated and "outputs/gen.py" not in migrated and "utils/helpers.py" not in migrated
+    errors = {item["path"] for item in json.loads(verbose.stdout) if item["code"] == "PTL000"}
+    assert {Path(p).relative_to(legacy).as_posix() for p in errors} == {"broken.py", "latin1_no_cookie.py", "blob.py"}

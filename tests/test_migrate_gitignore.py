@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pl_convert.migrate.gitignore import IgnoreFile, IgnoreStack, compile_pattern, initial_stack
+from pl_convert.gitignore import IgnoreFile, IgnoreStack, compile_pattern, initial_stack
 
 
 def ignored(patterns: str, path: str, is_dir: bool = False) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pl_convert.migrate.pipeline import MigrateOptions, MigrationRun, Mode
 from pl_convert.migrate.records import ChangeRecord, FileRecord, FileStatus, LineMessage, ReviewNote, Totals
 from pl_convert.migrate.report_render import format_for_path, render_report
-from pl_convert.migrate.walk import TreeListing
+from pl_convert.walk import TreeListing
 from pl_convert.migrate.writer import WriteStats
 
 FINDING = {
@@ -78,8 +78,8 @@ def test_json_report_records_and_totals() -> None:
     data = json.loads(render_report(make_run(RECORDS), "json"))
     assert [f["path"] for f in data["files"]] == sorted(r.path for r in RECORDS)
     by_path = {f["path"]: f for f in data["files"]}
-    assert by_path["train.py"]["notes"] == [{"line": 15, "message": "check the *scheduler* | interval", "output_line": 40}]
-    assert by_path["bad.py"]["error"] == {"line": 3, "message": "syntax error: '(' was never closed"}
+    assert by_path["train.py"]["notes"] == [{"line": 15, "message": "check the *scheduler* | interval", "output_line": 40, "cell": None, "output_cell": None}]
+    assert by_path["bad.py"]["error"] == {"line": 3, "message": "syntax error: '(' was never closed", "cell": None}
     assert by_path["lit.py"]["findings"] == [FINDING]
     assert "output" not in by_path["train.py"]  # the converted text is in the files, not the report
     assert data["totals"]["convert_rate"] == 0.5

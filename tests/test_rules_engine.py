@@ -49,10 +49,11 @@ def test_dataloader_alias_resolution():
     import torch.utils.data as tud
     class D(pl.LightningDataModule):
         def test_dataloader(self):
-            return tud.DataLoader(self.ds, shuffle=True)
+            return tud.DataLoader(self.ds, shuffle=True, num_workers=2)
     """
     assert codes(src) == ["PTL102"]
     assert codes(src.replace("tud.DataLoader", "tud.dataloader.DataLoader")) == ["PTL102"]
+    assert sorted(codes(src.replace(", num_workers=2", ""))) == ["PTL102", "PTL301"]
 
 
 def test_subclass_of_a_same_file_lightning_module_counts():
@@ -124,11 +125,19 @@ TRAINER = "import pytorch_lightning as pl\ntrainer = pl.Trainer(max_epochs=1, gp
         ("  # noqa: PTL2", []),
         ("  # noqa", []),
         ("  # NOQA:PTL208,PTL201", []),
-        ("  # noqa: PTL101", ["PTL201", "PTL208"]),
+        ("  # noqa: PTL101", ["PTL001", "PTL201", "PTL208"]),  # PTL101 silences nothing here
+        ("  # noqa: PTL201, E501", ["PTL208"]),  # other tools' codes are theirs
     ],
 )
 def test_line_noqa(comment, expected):
-    assert codes(TRAINER.format(comment=comment)) == expected
+    assert sorted(codes(TRAINER.format(comment=comment))) == expected
+
+
+def test_unused_noqa_judges_comments_only():
+    src = 'import pytorch_lightning as pl\nhelp = "write # noqa: PTL999 to silence"\ny = 1  # note # noqa: PTL999\n'
+    assert [(f.line, f.code) for f in lint(src)] == [(3, "PTL001")]
+    fixed = apply_fixes(textwrap.dedent(src), "t.py").source
+    assert fixed == 'import pytorch_lightning as pl\nhelp = "write # noqa: PTL999 to silence"\ny = 1  # note\n'
 
 
 def test_file_level_noqa():
@@ -140,8 +149,21 @@ def test_file_level_noqa():
 def test_selection_most_specific_selector_wins():
     cfg = LintConfig(select=("PTL2",), ignore=("PTL20",), extend_select=("PTL201",))
     assert cfg.is_enabled("PTL201") and not cfg.is_enabled("PTL202") and cfg.is_enabled("PTL210")
-    assert not LintConfig().is_enabled("PTL301")
-    assert LintConfig(select=("ALL",)).is_enabled("PTL301")
+    assert LintConfig().is_enabled("PTL301") and not LintConfig().is_enabled("PTL302")
+    assert LintConfig(select=("ALL",)).is_enabled("PTL302")
+
+
+def test_command_line_ignore_is_a_layer_above_the_configuration():
+    # ruff's layering: `--ignore ALL` alone turns everything off, and a command-line
+    # --extend-select beats a configured ignore
+    assert not LintConfig().with_overrides(ignore=("ALL",)).is_enabled("PTL101")
+    assert not LintConfig(select=("PTL101",)).with_overrides(ignore=("PTL1",)).is_enabled("PTL101")
+    only = LintConfig().with_overrides(extend_select=("PTL303",), ignore=("ALL",))
+    assert only.is_enabled("PTL303") and not only.is_enabled("PTL201")
+    assert LintConfig(ignore=("PTL303",)).with_overrides(extend_select=("PTL303",)).is_enabled("PTL303")
+    # per-file-ignores always win, whatever the specificity of the selection
+    per_file = LintConfig(select=("PTL101",), per_file_ignores=(("t.py", ("PTL1",)),))
+    assert not per_file.is_enabled("PTL101", "t.py") and per_file.is_enabled("PTL101", "u.py")
 
 
 def test_target_version_gates_migration_rules():

@@ -58,7 +58,7 @@ def test_invalid_example_is_flagged_and_fixed_as_documented(rule, example):
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_rule_is_documented(rule):
-    assert re.fullmatch(r"PTL[123]\d\d", rule.code)
+    assert re.fullmatch(r"PTL[0123]\d\d", rule.code) and rule.code != "PTL000"
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", rule.name)
     assert rule.message and not rule.message.endswith(".")
     doc = rule.documentation()

@@ -113,6 +113,7 @@ LIGHTNING = COMMON + textwrap.dedent(
     model = LitNet()
     trainer.fit(model, train_loader)
     trainer.test(model, test_loader)
+    print(f"test accuracy {trainer.callback_metrics['test_acc'].item():.2f}%")
     """
 )
 WITH_SCHEDULER = """scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20, gamma=0.5)
@@ -141,10 +142,14 @@ def test_plain_loop_and_lightning_train_bitwise_the_same(pair, mnist_root, tmp_p
     plain, lit = pair
     json_path, report_path = tmp_path / "out" / "result.json", tmp_path / "parity.html"
     json_path.parent.mkdir()
-    result = invoke(plain, lit, "--epochs", 1, "--data-root", mnist_root, "--json", json_path, "--report", report_path)
+    result = invoke(plain, lit, "--epochs", 1, "--data-root", mnist_root, "--json", json_path, "--report", report_path,
+                    "--threads", 2)  # 2 torch threads per run: docs/parity.md says so
     assert result.exit_code == 0, result.output
     assert "EQUAL" in result.output
     assert "max |Δloss| per step: 0.0" in result.output
+    # live progress, as plain lines (the output is not a terminal)
+    assert re.search(r"^original: epoch 1 · \d+ steps · \d+ s / 600 s$", result.output, flags=re.M), result.output
+    assert "printed lines compared: 1 of 1" in result.output
 
     data = json.loads(json_path.read_text())
     assert data["equal"] is True and data["device"] == "cpu" and data["max_abs_diff"] == 0.0
@@ -158,6 +163,12 @@ def test_plain_loop_and_lightning_train_bitwise_the_same(pair, mnist_root, tmp_p
     assert a["test_accuracy"] == b["test_accuracy"] and a["test_accuracy"] > 70
     assert b["logged_metrics"]["test_acc"] == pytest.approx(b["test_accuracy"], abs=1e-4)
     assert a["epochs"] == "--epochs 1" and a["args"] == ["--epochs", "1"]
+    assert a["threads"] == b["threads"] == 2
+    assert a["printed"][0][0].startswith("test accuracy ") and b["printed"] == a["printed"]
+    assert data["first_diff_line"] is None
+    assert [call["call"] for call in b["trainer_calls"]] == ["fit", "test"]
+    assert b["trainer_calls"][1]["returned"][0]["test_acc"] == pytest.approx(b["test_accuracy"], abs=1e-4)
+    assert b["lightning_backward"] == b["training_step_calls"] == 63
     assert data["environment"]["torch"] and data["environment"]["pytorch_lightning"]
 
     html = report_path.read_text()
@@ -224,7 +235,7 @@ def test_lightning_sanity_check_with_validation_changes_nothing(pair, mnist_root
 
 
 @pytest.mark.slow
-def test_one_script_is_converted_in_memory(pair, mnist_root, monkeypatch) -> None:
+def test_one_script_is_converted_in_memory(pair, mnist_root, monkeypatch, tmp_path) -> None:
     plain, _ = pair
     seen = {}
 
@@ -233,13 +244,20 @@ def test_one_script_is_converted_in_memory(pair, mnist_root, monkeypatch) -> Non
         return ConversionResult(Status.CONVERTED, source, output=lightning())
 
     monkeypatch.setattr("pl_convert.converter.convert_source", fake_convert)
-    result = invoke(plain, "--epochs", 1, "--data-root", mnist_root, "--json", "-")
+    kept, report = tmp_path / "out" / "kept.py", tmp_path / "out" / "parity.html"
+    kept.parent.mkdir()
+    result = invoke(plain, "--epochs", 1, "--data-root", mnist_root, "--json", "-", "--save-converted", kept, "--report", report)
     assert result.exit_code == 0, result.output
-    assert seen == {"source": PLAIN, "path": str(plain)}
+    assert seen["source"] == PLAIN and seen["path"] == str(plain)
     data = json.loads(result.stdout)
     assert data["equal"] is True
     assert data["converted"]["script"].endswith("train_lightning.py")
-    assert not (plain.parent / "train_lightning.py").exists()  # nothing written
+    assert not (plain.parent / "train_lightning.py").exists()  # nothing written beside the script
+    assert kept.read_text() == lightning()  # what was verified, where asked
+    assert (tmp_path / "out" / "parity.converted.py").read_text() == lightning()  # and beside the report
+    html = report.read_text()
+    assert "<h2>The conversion</h2>" in html and '<span class="add">+    def training_step(self, batch, batch_idx):</span>' in html
+    assert 'href="parity.converted.py"' in html
 
 
 def test_not_convertible_script_exits_2_with_the_reasons(tmp_path, monkeypatch) -> None:

@@ -1,23 +1,30 @@
 """Every converter fixture pair trains the same: ``fixtures/<case>/original.py`` vs ``expected.py``.
 
-Cases are found by glob at collection time (test id = case name). Each pair trains one short
-epoch on the 5,000-digit MNIST on CPU and must come out equal: bitwise, unless the case's
-``verify.toml`` says ``bitwise = false`` with a reason (then within its tolerance).
+Cases are found by glob at collection time (test id = case name). Each pair trains at the case's
+own epoch count (the 2-epoch cases exist to cross the epoch boundary) on the 5,000-digit MNIST on
+CPU and must come out equal on training (bitwise, unless the case's ``verify.toml`` says
+``bitwise = false`` with a reason), on the lines the scripts print and on every metric the
+conversion logs. The converted run must really be Lightning training: ``Trainer.fit`` ran and
+every step's backward came through ``LightningModule.backward`` from ``training_step``. Each run
+also re-checks its row of docs/parity.md (verdict and counts), which keeps that page current.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
 
+from pl_convert.verify import parity_table
 from pl_convert.verify.case_settings import CaseSettingsError, load_case_settings
-from pl_convert.verify.scripts import read_script
-from pl_convert.verify.session import VerifyOptions, verify_scripts
+from pl_convert.verify.epochs import find_epoch_constant, find_epoch_option
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
-PAIRS = sorted(p.parent for p in FIXTURES_DIR.glob("*/expected.py") if (p.parent / "original.py").is_file())
+PAIRS = parity_table.pairs(FIXTURES_DIR)
 SETTINGS_FILES = sorted(FIXTURES_DIR.glob("*/verify.toml"))
+DOC_ROWS = {row.case: row for row in parity_table.parse_rows(parity_table.DOC.read_text(encoding="utf-8"))}
 
 
 def _cases() -> list:
@@ -35,24 +42,70 @@ def _describe(result) -> str:
     return "\n".join(lines)
 
 
+def own_epochs(original: Path) -> int:
+    """The epoch count the original trains by default: its EPOCHS-like constant or --epochs default."""
+    tree = ast.parse(original.read_text(encoding="utf-8"))
+    constant = find_epoch_constant(tree)
+    if constant is not None:
+        return constant.value.value
+    option = find_epoch_option(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(isinstance(a, ast.Constant) and a.value == option for a in node.args):
+            return next(k.value.value for k in node.keywords if k.arg == "default")
+    raise AssertionError(f"{original}: no epoch count found")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", _cases())
 def test_fixture_pair_trains_the_same(case: Path, mnist_root: Path, tmp_path: Path) -> None:
     settings = load_case_settings(case)
     if settings.skip:
         pytest.skip(settings.skip)
-    original = read_script(case / "original.py", "original")
-    converted = read_script(case / "expected.py", "converted")
-    options = VerifyOptions(
-        epochs=1, data_root=mnist_root, timeout=settings.timeout, args=list(settings.args), work_parent=tmp_path
-    )
-    result = verify_scripts(original, converted, options, settings.tolerance())
+    result = parity_table.verify_case(case, mnist_root, work_parent=tmp_path)
     assert result.exit_code == 0, _describe(result)
+    comparison, original, converted = result.comparison, result.a.record, result.b.record
     if settings.bitwise:
-        assert result.comparison.max_abs_diff == 0.0
-        assert result.comparison.digest_equal
-    assert result.comparison.steps_compared > 0
+        assert comparison.max_abs_diff == 0.0
+        assert comparison.digest_equal
+    assert comparison.steps_compared > 0
+    # a conversion, trained by Lightning, at the case's own epoch count
+    epochs = own_epochs(case / "original.py")
+    assert converted.epochs == epochs, (converted.epochs, epochs)
+    if "DataLoader" in (case / "original.py").read_text(encoding="utf-8"):
+        assert original.epochs == epochs, (original.epochs, epochs)
+    else:  # batches by index arithmetic: no loader to count; the equal loss trace says it all
+        assert original.epochs is None
+    calls = [call["call"] for call in converted.trainer_calls]
+    assert calls[:1] == ["fit"], calls
+    assert converted.lightning_backward == len(converted.losses) > 0
+    assert converted.training_step_calls > 0
+    assert converted.lightning.get("max_epochs") == epochs
+    # everything the conversion logs as an epoch metric was compared with the original's value
+    assert result.metric_map.strict, "expected.py is not the converter's output (tests/test_converter_golden.py)"
+    logged_keys = {m["key"] for m in result.metric_map.metrics}
+    assert logged_keys <= set(comparison.metric_keys), logged_keys - set(comparison.metric_keys)
+    assert comparison.lines_compared == comparison.lines_a > 0
     assert list(tmp_path.iterdir()) == []
+    # docs/parity.md states this run's verdict and counts
+    row = parity_table.row_of(case.name, result, 0.0)
+    assert case.name in DOC_ROWS, f"{case.name} is missing from docs/parity.md: python -m pl_convert.verify.parity_table --write"
+    assert DOC_ROWS[case.name].reproducible() == row.reproducible(), (
+        "docs/parity.md is not current (python -m pl_convert.verify.parity_table --write)"
+    )
+
+
+def test_parity_page_lists_every_case_and_its_text_is_current() -> None:
+    text = parity_table.DOC.read_text(encoding="utf-8")
+    rows = parity_table.parse_rows(text)
+    refused = parity_table.refused(FIXTURES_DIR)
+    assert [r.case for r in rows] == sorted(c.name for c in PAIRS + refused)
+    for case in refused:  # what the converter says about them today
+        assert next(r for r in rows if r.case == case.name).verdict == parity_table.refused_row(case).verdict
+    measured = re.search(r"Measured on (\S+) with (.+?); seed 0", text)
+    assert measured, "docs/parity.md has no 'Measured on ... with ...' line"
+    assert parity_table.render(rows, measured.group(2), measured.group(1)) == text, (
+        "docs/parity.md is not what parity_table renders: python -m pl_convert.verify.parity_table --write"
+    )
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.parent.name) for p in SETTINGS_FILES] or [None])

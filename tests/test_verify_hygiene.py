@@ -5,7 +5,9 @@ and on Ctrl-C, and the working directory is removed in every case."""
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -93,24 +95,46 @@ def test_processes_the_script_started_are_stopped_at_the_time_limit(tmp_path: Pa
     assert list(options.work_parent.iterdir()) == []
 
 
-def test_ctrl_c_stops_the_runs_and_removes_the_working_directory(tmp_path: Path, options: VerifyOptions) -> None:
+@pytest.mark.parametrize("parallel", [True, False], ids=["parallel", "sequential"])
+def test_ctrl_c_stops_the_runs_and_removes_the_working_directory(tmp_path: Path, options: VerifyOptions, parallel: bool) -> None:
+    """A real SIGINT to the main thread while it waits for a run that would hang for 600 s.
+
+    The runs must be stopped by the Ctrl-C branches (``verify_scripts`` kills every live run;
+    ``run_one`` kills its own when the wait is interrupted), not by the time limit: the limit is
+    set far beyond what the test waits, and the interrupt must end everything within seconds.
+    """
     pid_file = tmp_path / "pid"
     hang = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n"
     a = make(tmp_path, "a.py", hang, "original")
     b = make(tmp_path, "b.py", TRAIN, "converted")
+    options.timeout = 120
+    options.parallel = parallel
+    interrupted_at: list[float] = []
+    main_thread = threading.get_ident()
 
-    def interrupt_when_b_is_done(label: str, event: str) -> None:
-        if label == "converted" and event == "done":
-            deadline = time.monotonic() + 60
-            while not pid_file.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            raise KeyboardInterrupt
+    def interrupt_once_the_hang_runs() -> None:
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        interrupted_at.append(time.monotonic())
+        signal.pthread_kill(main_thread, signal.SIGINT)  # what Ctrl-C does to the main thread
 
-    with pytest.raises(KeyboardInterrupt):
-        verify_scripts(a, b, options, on_event=interrupt_when_b_is_done)
-    assert pid_file.exists(), "the hanging script never started"
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    helper = threading.Thread(target=interrupt_once_the_hang_runs, daemon=True)
+    helper.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            verify_scripts(a, b, options)
+        stopped_at = time.monotonic()
+    finally:
+        helper.join()
+        signal.signal(signal.SIGINT, previous)
+    assert pid_file.exists() and interrupted_at, "the hanging script never started"
+    assert stopped_at - interrupted_at[0] < 30, "the runs were not stopped on Ctrl-C"
+    pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
-    while not gone(int(pid_file.read_text())) and time.monotonic() < deadline:
+    while not gone(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert gone(int(pid_file.read_text()))
+    assert gone(pid)
     assert list(options.work_parent.iterdir()) == []

@@ -21,8 +21,10 @@ Examples:
   pl-convert verify a.py b.py -- --lr 0.1        arguments after -- go to both scripts
 
 \b
-Equal means: the per-step training-loss traces are identical (max |Δ| == 0) and so are the
-digests of the trained parameters. --epochs N is passed as the script's own --epochs-like
+Equal means: the per-step training-loss traces are identical (max |Δ| == 0), so are the
+digests of the trained parameters, the lines the script's own code prints, and every metric
+the conversion logs equals the value the original computed for it. Each script runs in a
+disposable copy of its own directory. --epochs N is passed as the script's own --epochs-like
 option when it has one, or replaces a module-level EPOCHS-like constant; otherwise the
 script's own setting is used and a note says so.
 """
@@ -68,7 +70,10 @@ class _VerifyCommand(click.Command):
 @click.option("--json", "json_path", type=click.Path(path_type=Path, allow_dash=True),
               help="Write the result as JSON ('-' for stdout).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path),
-              help="Write an HTML report (loss curves, per-step difference, environment).")
+              help="Write an HTML report (loss curves, per-step difference, printed lines, logged metrics, "
+                   "the conversion's diff, environment); the converted script is kept beside it.")
+@click.option("--save-converted", "save_converted", type=click.Path(path_type=Path),
+              help="Write the converted script that was verified to this path.")
 @click.option("--import-style", type=click.Choice(["pytorch_lightning", "lightning"]),
               default="pytorch_lightning", show_default=True, help="For the in-memory conversion.")
 @click.option("--keep-workdir", is_flag=True, hidden=True, help="Keep the temporary working directory.")
@@ -89,21 +94,22 @@ def verify(
     sequential: bool,
     json_path: Path | None,
     report_path: Path | None,
+    save_converted: Path | None,
     import_style: str,
     keep_workdir: bool,
 ) -> None:
     """Train SCRIPT and its conversion on MNIST and compare what they trained.
 
     With one script, it is converted in memory (nothing is written); with two, CONVERTED is
-    compared against SCRIPT. Each runs in its own subprocess, in a temporary working directory,
-    under the same seed, arguments and data.
+    compared against SCRIPT. Each runs in its own subprocess, in a disposable copy of its own
+    directory, under the same seed, arguments and data.
     """
     from rich.console import Console
     from rich.markup import escape
 
     from .compare import Tolerance
     from .console import print_result
-    from .scripts import convert_in_memory, device_pair, read_script
+    from .scripts import convert_with_map, device_pair, map_for_pair, read_script
     from .session import VerifyError, VerifyOptions
 
     json_to_stdout = json_path is not None and str(json_path) == "-"
@@ -119,18 +125,23 @@ def verify(
     if compare_devices and rtol is not None:
         fail("--compare-devices has its own tolerance (rel 1e-3, 1 accuracy point); drop --rtol")
     try:
+        mapping = None
         if compare_devices:
             a, b = device_pair(script)
             tolerance = Tolerance.devices()
         else:
             a = read_script(script, "original", device)
-            b = read_script(converted, "converted", device) if converted else convert_in_memory(a, import_style)
+            if converted:
+                b = read_script(converted, "converted", device)
+                mapping = map_for_pair(a, b, import_style)
+            else:
+                b, mapping = convert_with_map(a, import_style)
             tolerance = Tolerance.relative(rtol, atol, "--rtol") if rtol is not None else Tolerance.exact()
         options = VerifyOptions(
             seed=seed, epochs=epochs, args=ctx.meta.get("pl_convert.script_args", []), timeout=timeout,
             data_root=data_root, threads=threads, parallel=not sequential, keep_workdir=keep_workdir,
         )  # fmt: skip
-        result = _run_with_status(console, a, b, options, tolerance)
+        result = _run_with_status(console, a, b, options, tolerance, mapping)
     except VerifyError as exc:
         fail(str(exc))
         return
@@ -148,14 +159,25 @@ def verify(
             else:
                 _write(json_path, text + "\n")
                 console.print(f"wrote {json_path}", style="dim", markup=False, soft_wrap=True)
+        kept = [save_converted] if save_converted is not None else []
+        if report_path is not None:
+            kept.append(beside_report(report_path))
+        for path in kept:
+            _write(path, b.source)
+            console.print(f"wrote {path} (the converted script verified)", style="dim", markup=False, soft_wrap=True)
         if report_path is not None:
             from .report import render_html
 
-            _write(report_path, render_html(result))
+            _write(report_path, render_html(result, converted_file=kept[-1]))
             console.print(f"wrote {report_path}", style="dim", markup=False, soft_wrap=True)
     except OSError as exc:
         fail(f"cannot write {exc.filename}: {exc.strerror}")
     ctx.exit(result.exit_code)
+
+
+def beside_report(report: Path) -> Path:
+    """Where ``--report`` keeps the converted script: ``parity.html`` -> ``parity.converted.py``."""
+    return report.with_name(f"{report.stem}.converted.py")
 
 
 def _write(path: Path, text: str) -> None:
@@ -164,24 +186,55 @@ def _write(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
-def _run_with_status(console, a, b, options, tolerance):
-    """Run both scripts with a spinner in a terminal, one line per event otherwise."""
+def _run_with_status(console, a, b, options, tolerance, mapping=None):
+    """Run both scripts showing live progress: a rich status line in a terminal, plain lines
+    (each start, each new epoch, every 30 s, each end) when piped."""
     from .session import verify_scripts
 
-    running: set[str] = set()
     if not console.is_terminal:
-        def on_event(label: str, event: str) -> None:
-            sys.stderr.write(f"{label}: {'training' if event == 'start' else 'done'}\n")  # one write: threads
-            sys.stderr.flush()
+        return verify_scripts(a, b, options, tolerance, _plain_events, mapping, _PlainProgress())
 
-        return verify_scripts(a, b, options, tolerance, on_event)
-
+    shown: dict[str, str] = {}
     with console.status("preparing MNIST…") as status:
-        def on_event(label: str, event: str) -> None:
-            (running.add if event == "start" else running.discard)(label)
-            if running:
-                status.update(f"training {' and '.join(sorted(running))}…")
-            else:
-                status.update("comparing…")
+        def refresh() -> None:
+            status.update(" | ".join(shown[label] for label in sorted(shown)) or "comparing…")
 
-        return verify_scripts(a, b, options, tolerance, on_event)
+        def on_event(label: str, event: str) -> None:
+            if event == "start":
+                shown[label] = f"{label}: starting"
+            else:
+                shown.pop(label, None)
+            refresh()
+
+        def on_progress(progress) -> None:
+            if progress.label in shown:
+                shown[progress.label] = describe_progress(progress)
+                refresh()
+
+        return verify_scripts(a, b, options, tolerance, on_event, mapping, on_progress)
+
+
+def describe_progress(progress) -> str:
+    """``original: epoch 2 · 150 steps · 41 s / 600 s``"""
+    epoch = f"epoch {progress.epoch} · " if progress.epoch else ""
+    return f"{progress.label}: {epoch}{progress.steps} steps · {progress.elapsed:.0f} s / {progress.timeout:.0f} s"
+
+
+def _plain_events(label: str, event: str) -> None:
+    sys.stderr.write(f"{label}: {'training' if event == 'start' else 'done'}\n")  # one write: threads
+    sys.stderr.flush()
+
+
+class _PlainProgress:
+    """A progress line per run when its epoch changes, and every ``every`` seconds."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.last: dict[str, tuple[object, float]] = {}
+
+    def __call__(self, progress) -> None:
+        epoch, when = self.last.get(progress.label, (None, 0.0))
+        if progress.epoch != epoch or progress.elapsed - when >= self.every:
+            self.last[progress.label] = (progress.epoch, progress.elapsed)
+            sys.stderr.write(describe_progress(progress) + "\n")
+            sys.stderr.flush()

@@ -1,6 +1,6 @@
-"""Compare two run records: equal loss traces and parameters, or equal within a tolerance.
+"""Compare two run records: equal loss traces, parameters and reported outputs, or equal within a tolerance.
 
-Three rules, one function:
+Three rules for training, one function:
 
 * **exact** (original vs converted, same device): the per-step loss traces have the same length
   and are bitwise identical (max |Δ| == 0), and so are the final parameter digests.
@@ -8,6 +8,9 @@ Three rules, one function:
   ``atol + rtol·|loss|`` and the parameters' L2 norm within ``rtol``.
 * **devices** (one script, CPU vs GPU): the first 20 steps within a relative 1e-3 and the final
   test accuracy within 1 percentage point.
+
+What the scripts report is judged too (:mod:`.judge_outputs`): the lines their own code prints
+and the metrics they log, against the values the original computed.
 
 Everything is reported either way: a difference is never hidden, only judged.
 """
@@ -18,6 +21,8 @@ import math
 import struct
 from dataclasses import asdict, dataclass, field
 
+from .judge_outputs import OutputJudgement, judge_metrics, judge_printed
+from .metric_map import MetricMap
 from .record import RunRecord
 
 
@@ -76,6 +81,15 @@ class Comparison:
     accuracy_diff: float | None = None
     reasons: list[str] = field(default_factory=list)  #: why not equal (empty when equal)
     notes: list[str] = field(default_factory=list)  #: differences reported but not judged
+    lines_a: int = 0  #: lines the original's own code printed
+    lines_b: int = 0
+    lines_compared: int = 0  #: printed lines found equal (up to the first difference)
+    first_diff_line: dict | None = None  #: {"line" (1-based), "original", "converted", "step"}
+    moved_lines: list[str] = field(default_factory=list)  #: equal lines printed in another order
+    metrics_compared: int = 0  #: logged values compared with the original's
+    metric_keys: list[str] = field(default_factory=list)  #: the keys judged
+    first_diff_metric: dict | None = None  #: {"key", "occurrence", "original", "converted"}
+    metrics: list[dict] = field(default_factory=list)  #: per key: both series and the verdict
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,8 +109,9 @@ def _abs_diff(a: float, b: float) -> float:
     return abs(b - a)
 
 
-def compare_runs(a: RunRecord, b: RunRecord, tolerance: Tolerance | None = None) -> Comparison:
-    """Compare run ``b`` against run ``a`` under ``tolerance`` (default: exact)."""
+def compare_runs(a: RunRecord, b: RunRecord, tolerance: Tolerance | None = None, metric_map: MetricMap | None = None) -> Comparison:
+    """Compare run ``b`` against run ``a`` under ``tolerance`` (default: exact); ``metric_map``
+    names the conversion's logged metrics to judge against the original's values."""
     tol = tolerance or Tolerance.exact()
     la, lb = a.losses, b.losses
     n = min(len(la), len(lb))
@@ -156,6 +171,15 @@ def compare_runs(a: RunRecord, b: RunRecord, tolerance: Tolerance | None = None)
     if a.device and b.device and a.device != b.device and tol.mode != "devices":
         notes.append(f"the runs trained on different devices: {a.device} vs {b.device}")
 
+    outputs = OutputJudgement()
+    judge_printed(a, b, tol.rtol, tol.atol, outputs)
+    judge_metrics(a, b, metric_map, tol.rtol, tol.atol, outputs)
+    if tol.mode == "devices":  # one script on two devices: reported, not judged
+        notes += [f"not judged on --compare-devices: {r}" for r in outputs.reasons]
+    else:
+        reasons += outputs.reasons
+    notes += outputs.notes
+
     from .hints import lightning_hints
 
     notes += lightning_hints(a, b, equal=not reasons)
@@ -174,4 +198,13 @@ def compare_runs(a: RunRecord, b: RunRecord, tolerance: Tolerance | None = None)
         accuracy_diff=accuracy_diff,
         reasons=reasons,
         notes=notes,
+        lines_a=len(a.printed) + a.printed_truncated,
+        lines_b=len(b.printed) + b.printed_truncated,
+        lines_compared=outputs.lines_compared,
+        first_diff_line=outputs.first_diff_line,
+        moved_lines=outputs.moved_lines,
+        metrics_compared=outputs.metrics_compared,
+        metric_keys=outputs.metric_keys,
+        first_diff_metric=outputs.first_diff_metric,
+        metrics=outputs.metrics,
     )

@@ -26,6 +26,7 @@ def _side_rows(outcome: RunOutcome) -> dict[str, str]:
     rows.update(
         {
             "device": r.device or "—",
+            "epochs trained": "—" if r.epochs is None else str(r.epochs),
             "training steps (backward)": str(len(r.losses)),
             "optimizer steps": str(r.optimizer_steps),
             "first loss": _loss(r.losses[0] if r.losses else None),
@@ -36,9 +37,30 @@ def _side_rows(outcome: RunOutcome) -> dict[str, str]:
             "wall time": "—" if r.wall_time_s is None else f"{r.wall_time_s:.1f} s",
         }
     )
+    rows["printed lines (own code)"] = str(len(r.printed) + r.printed_truncated)
+    rows["values logged"] = str(len(r.logged))
+    if r.trainer_calls:
+        calls = ", ".join(dict.fromkeys(c["call"] for c in r.trainer_calls))
+        rows["Lightning"] = (f"Trainer.{calls}; {r.training_step_calls} training_step calls; "
+                             f"{r.lightning_backward} of {len(r.losses)} steps via LightningModule.backward")
     for key, value in sorted(r.logged_metrics.items()):
         rows[f"logged {key}"] = f"{value:.6g}"
     return rows
+
+
+def outputs_summary(result: VerifyResult) -> str:
+    """One line: printed lines and logged metrics compared, and the first difference of each."""
+    c = result.comparison
+    if c is None:
+        return ""
+    line = c.first_diff_line
+    metric = c.first_diff_metric
+    first_line = "none" if line is None else f"line {line['line']}"
+    first_metric = "none" if metric is None else f"{metric['key']} (occurrence {metric['occurrence']})"
+    return (
+        f"printed lines compared: {c.lines_compared} of {c.lines_a}   first difference: {first_line}   "
+        f"logged values compared: {c.metrics_compared} ({len(c.metric_keys)} keys)   first difference: {first_metric}"
+    )
 
 
 def run_rows(result: VerifyResult) -> list[list[str]]:
@@ -75,7 +97,10 @@ def print_result(result: VerifyResult, console: Console) -> None:
             markup=False,
             soft_wrap=True,
         )
+        console.print(outputs_summary(result), highlight=False, markup=False, soft_wrap=True)
         console.print(f"rule: {c.rule}", style="dim", highlight=False, markup=False, soft_wrap=True)
+        if result.metric_map is not None:
+            console.print(f"metrics: {result.metric_map.how}", style="dim", highlight=False, markup=False, soft_wrap=True)
     for outcome in (result.a, result.b):
         if not outcome.ok:
             console.print(f"\n{outcome.script.label} failed to run: {outcome.failure()}", style="bold yellow", markup=False)

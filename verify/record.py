@@ -36,6 +36,26 @@ class RunRecord:
     #: Lightning Trainer settings that change numbers (sanity steps, max_epochs, accumulation,
     #: scheduler intervals, the checkpoint trainer.test loaded); empty for a plain script
     lightning: dict = field(default_factory=dict)
+    #: lines printed by the script's own code (not Lightning's or a library's), in order:
+    #: ``[text, steps recorded when printed, stream ("out"/"err")]``
+    printed: list[list] = field(default_factory=list)
+    printed_truncated: int = 0  #: lines beyond the recording limit (counted, not kept)
+    #: values logged by the script: ``self.log``/``log_dict`` of a LightningModule and
+    #: ``SummaryWriter.add_scalar`` called from the script's code: ``{"key", "value", "step",
+    #: "via" ("self.log"/"add_scalar"), "stage", "hook"}``; ``value`` None when not a scalar
+    logged: list[dict] = field(default_factory=list)
+    #: values of the converter's logged metrics (``ConversionResult.metrics``) as this run's code
+    #: computed them, one per time the evaluation ran: ``{"key", "value", "step", "error"}``
+    computed: list[dict] = field(default_factory=list)
+    #: Lightning Trainer calls, in order: ``{"call": "fit"/"validate"/"test", "returned": [{key: value}]}``
+    trainer_calls: list[dict] = field(default_factory=list)
+    #: backward calls made through ``LightningModule.backward`` (automatic optimization and
+    #: ``manual_backward`` both end there) and the number of ``training_step`` calls
+    #: epochs trained: how many times the training data loader (the one iterated when the first
+    #: backward ran) was iterated; None when nothing was trained from a DataLoader
+    epochs: int | None = None
+    lightning_backward: int = 0
+    training_step_calls: int = 0
     seed: int | None = None
     threads: int | None = None
     deterministic: bool = False

@@ -1,14 +1,18 @@
 """``--report parity.html``: one self-contained page (inline SVG, no scripts, no network).
 
 Both loss curves on one plot, the per-step difference below it, the verdict with its reasons,
-the final figures of each run, and the environment (Python, torch, Lightning, device, seed).
+the logged metrics next to the original's values, the printed lines around the first difference,
+the final figures of each run, the conversion as a diff of the two scripts, and the environment
+(Python, torch, Lightning, device, seed).
 """
 
 from __future__ import annotations
 
+import difflib
 import html
 import math
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .session import VerifyResult
 
@@ -114,6 +118,7 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f6f6f6}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
+.add{background:#e6ffec}.del{background:#ffebe9}.hunk{color:#6f42c1}.bad{color:#a50e0e;font-weight:600}
 svg text{font-size:11px;fill:#444}
 """
 
@@ -129,8 +134,60 @@ def _figures(result: VerifyResult) -> list[list[str]]:
     return [[html.escape(str(c)) for c in row] for row in run_rows(result)]
 
 
-def render_html(result: VerifyResult) -> str:
-    """The report as one HTML string."""
+def _metrics_table(result: VerifyResult) -> list[str]:
+    c = result.comparison
+    if c is None or not c.metrics:
+        return []
+    out = ["<h2>Logged metrics</h2><table>",
+           _row(["key", "what", html.escape(result.a.script.label), html.escape(result.b.script.label), ""], header=True)]
+    for entry in c.metrics:
+        verdict = "equal" if entry["equal"] else '<span class="bad">different</span>'
+        out.append(_row([
+            f"<code>{html.escape(entry['key'])}</code>", html.escape(entry["what"]),
+            html.escape(", ".join(repr(v) for v in entry["original"])),
+            html.escape(", ".join(repr(v) for v in entry["converted"])), verdict,
+        ]))
+    out.append("</table>")
+    return out
+
+
+def _printed_excerpt(result: VerifyResult, around: int = 4) -> list[str]:
+    """Both runs' printed lines near the first difference (or the first lines when equal)."""
+    a, b, c = result.a.record, result.b.record, result.comparison
+    if a is None or b is None or c is None:
+        return []
+    first = (c.first_diff_line or {}).get("line", 1) - 1
+    low = max(0, first - around)
+    out = ["<h2>Printed lines</h2>",
+           f"<p>{c.lines_a} vs {c.lines_b} lines printed by the scripts' own code; "
+           + ("identical." if c.first_diff_line is None else f"the first difference is line {first + 1}.") + "</p>"]
+    for label, record in ((result.a.script.label, a), (result.b.script.label, b)):
+        lines = record.printed[low:first + around + 1]
+        body = "\n".join(
+            (f'<span class="bad">{low + i + 1:>5}  {html.escape(t[0])}</span>' if low + i == first and c.first_diff_line
+             else f"{low + i + 1:>5}  {html.escape(t[0])}")
+            for i, t in enumerate(lines)
+        )
+        out.append(f"<p>{html.escape(label)}:</p><pre>{body or '(nothing)'}</pre>")
+    return out
+
+
+def conversion_diff(result: VerifyResult) -> list[str]:
+    """The two scripts as a unified diff, coloured."""
+    a, b = result.a.script, result.b.script
+    if a.source == b.source:
+        return []
+    diff = difflib.unified_diff(a.source.splitlines(), b.source.splitlines(), str(a.path.name), str(b.path.name), lineterm="")
+    lines = []
+    for line in diff:
+        cls = "add" if line.startswith("+") else "del" if line.startswith("-") else "hunk" if line.startswith("@@") else ""
+        text = html.escape(line)
+        lines.append(f'<span class="{cls}">{text}</span>' if cls else text)
+    return ["<h2>The conversion</h2>", "<pre>" + "\n".join(lines) + "</pre>"]
+
+
+def render_html(result: VerifyResult, converted_file: Path | None = None) -> str:
+    """The report as one HTML string (``converted_file``: where the converted script was kept)."""
     data = result.to_dict()
     verdict = data["verdict"]
     a, b = result.a, result.b
@@ -157,6 +214,14 @@ def render_html(result: VerifyResult) -> str:
             f"<b>{'none' if c.first_diff_step is None else 'step ' + str(c.first_diff_step)}</b> · "
             f"parameter digests {'identical' if c.digest_equal else 'differ'}</p>"
         )
+        from .console import outputs_summary
+
+        out.append(f"<p>{html.escape(outputs_summary(result))}</p>")
+    if result.metric_map is not None:
+        out.append(f"<p>Metrics: {html.escape(result.metric_map.how)}.</p>")
+    if converted_file is not None:
+        out.append(f'<p>Converted script verified: <a href="{html.escape(converted_file.name)}"><code>'
+                   f"{html.escape(str(converted_file))}</code></a></p>")
     if data["reasons"]:
         out.append("<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in data["reasons"]) + "</ul>")
     if data["notes"]:
@@ -169,6 +234,8 @@ def render_html(result: VerifyResult) -> str:
         out.append("<h2>Per-step difference</h2>")
         caption = "identical at every step" if c.max_abs_diff == 0 else f"max |Δ| = {c.max_abs_diff!r}"
         out.append(line_plot([(f"{b.script.label} − {a.script.label}", c.diffs, "#555")], f"loss difference ({caption})", "Δ loss"))
+    out.extend(_metrics_table(result))
+    out.extend(_printed_excerpt(result))
     out.append("<h2>Final figures</h2><table>")
     rows = _figures(result)
     out.append(_row(["", html.escape(a.script.label), html.escape(b.script.label)], header=True))
@@ -178,6 +245,7 @@ def render_html(result: VerifyResult) -> str:
         if not outcome.ok:
             out.append(f"<h2>{html.escape(outcome.script.label)}: {html.escape(outcome.failure() or '')}</h2>")
             out.append(f"<pre>{html.escape(outcome.stderr_tail or outcome.stdout_tail or '(no output)')}</pre>")
+    out.extend(conversion_diff(result))
     out.append("<h2>Environment</h2><table>")
     out.extend(_row([html.escape(k), html.escape(v)]) for k, v in result.environment().items())
     out.append(_row(["arguments", html.escape(" ".join(result.options.args) or "(none)")]))

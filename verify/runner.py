@@ -15,8 +15,15 @@ script held only in memory runs as if it sat next to the original). Before it st
 * keeps every ``torch.optim.Optimizer`` constructed, counts optimizer steps, and remembers the
   model that owns each optimizer's parameters;
 * hooks Lightning's ``Trainer.fit/validate/test`` (when the script imports Lightning) to collect
-  ``trainer.callback_metrics``, and torchvision's ``MNIST`` to serve the verify data root to a
-  script whose own data root has no MNIST (offline; never a download).
+  ``trainer.callback_metrics`` and what ``validate``/``test`` return, ``LightningModule.log``
+  (every value logged), ``LightningModule.backward`` and ``Strategy.training_step`` (so that a
+  run proves its steps came from Lightning), and torchvision's ``MNIST`` to serve the verify
+  data root to a script whose own data root has no MNIST (offline; never a download);
+* keeps every line the script's own code prints and every ``SummaryWriter.add_scalar`` it
+  calls, and gives its code a virtual clock (:mod:`.script_output`);
+* with ``--metrics``, records the values the script computes for the metrics its conversion logs
+  (:mod:`.metric_trace`);
+* with ``--progress``, keeps a small JSON file up to date (steps so far, epoch) for the parent.
 
 When the script ends, the runner hashes the trained parameters, evaluates the trained model on
 the script's own MNIST test set (the accuracy is reported, never used to judge equality), and
@@ -29,6 +36,7 @@ import argparse
 import gc
 import hashlib
 import importlib.abc
+import json
 import linecache
 import math
 import os
@@ -41,7 +49,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+from .metric_trace import MetricTracer, scalar
 from .record import RunRecord
+from .script_output import PrintedLines, ScriptFiles, install_virtual_clock
 
 #: environment variable carrying the verify data root into the child
 DATA_ROOT_ENV = "PL_CONVERT_VERIFY_DATA_ROOT"
@@ -94,13 +104,31 @@ class _HookedLoader(importlib.abc.Loader):
 class Recorder:
     """Collects the loss trace, optimizers, trainers' metrics and datasets of one run."""
 
-    def __init__(self, data_root: str | None) -> None:
+    def __init__(self, data_root: str | None, script_path: str = "", progress_path: str | None = None) -> None:
         self.record = RunRecord()
         self.optimizers: list[Any] = []  # strong refs: a script's main() may drop them
         self.models: list[Any] = []
         self.test_datasets: list[Any] = []
         self.data_root = data_root
         self._in_backward = False
+        self._in_lightning_backward = False
+        self.files = ScriptFiles(script_path) if script_path else None
+        self.printed = PrintedLines(self.files, self.steps) if self.files else None
+        self.progress_path = progress_path
+        self._progress_written = 0.0
+        self._loader_iterations: dict[int, int] = {}
+        self._last_loader: int | None = None
+        self._train_loader: int | None = None
+
+    def steps(self) -> int:
+        """Training steps (backward calls) recorded so far."""
+        return len(self.record.losses)
+
+    def epoch(self) -> int | None:
+        """Epochs started so far (iterations over the training loader), None before training."""
+        if self._train_loader is None:
+            return None
+        return self._loader_iterations.get(self._train_loader)
 
     # -- losses ---------------------------------------------------------------------------
     def _record_loss(self, tensor) -> None:
@@ -110,6 +138,27 @@ class Recorder:
             self.record.losses.append(float(value.item()))
         except Exception:  # a tensor we cannot read (meta, ...): keep the step, no value
             self.record.losses.append(float("nan"))
+        if self._train_loader is None:
+            self._train_loader = self._last_loader  # the loader iterated when training started
+        if self._in_lightning_backward:
+            self.record.lightning_backward += 1
+        self.write_progress()
+
+    def write_progress(self, force: bool = False) -> None:
+        """Keep ``--progress`` current (at most twice a second): steps so far and the epoch."""
+        if not self.progress_path:
+            return
+        now = time.monotonic()
+        if not force and now - self._progress_written < 0.5:
+            return
+        self._progress_written = now
+        try:
+            temporary = f"{self.progress_path}.tmp"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump({"steps": self.steps(), "epoch": self.epoch()}, handle)
+            os.replace(temporary, self.progress_path)
+        except OSError:
+            pass
 
     def install(self) -> None:
         import torch
@@ -157,11 +206,28 @@ class Recorder:
 
         register_optimizer_step_post_hook(count_step)
 
+        loader_iter = torch.utils.data.DataLoader.__iter__
+
+        def iterate(loader):
+            key = id(loader)
+            recorder._loader_iterations[key] = recorder._loader_iterations.get(key, 0) + 1
+            recorder._last_loader = key
+            return loader_iter(loader)
+
+        torch.utils.data.DataLoader.__iter__ = iterate
+
+        if self.printed is not None:
+            self.printed.install()
+            install_virtual_clock(self.files)
+
         hooks = _PostImportHooks()
         sys.meta_path.insert(0, hooks)
-        for trainer_module in ("pytorch_lightning.trainer.trainer", "lightning.pytorch.trainer.trainer"):
-            hooks.register(trainer_module, self._hook_trainer)
+        for package in ("pytorch_lightning", "lightning.pytorch"):
+            hooks.register(f"{package}.trainer.trainer", self._hook_trainer)
+            hooks.register(f"{package}.core.module", self._hook_module)
+            hooks.register(f"{package}.strategies.strategy", self._hook_strategy)
         hooks.register("torchvision.datasets.mnist", self._hook_mnist)
+        hooks.register("torch.utils.tensorboard.writer", self._hook_summary_writer)
 
     def _add_optimizer(self, optimizer) -> None:
         if any(o is optimizer for o in self.optimizers):
@@ -179,8 +245,12 @@ class Recorder:
             method = getattr(trainer_class, name)
 
             def wrapped(trainer, *args, _method=method, _name=name, **kwargs):
+                call = {"call": _name, "returned": None}
+                recorder.record.trainer_calls.append(call)
                 try:
-                    return _method(trainer, *args, **kwargs)
+                    returned = _method(trainer, *args, **kwargs)
+                    call["returned"] = _returned_metrics(returned)
+                    return returned
                 finally:
                     recorder._collect_metrics(trainer)
                     recorder._collect_settings(trainer, _name)
@@ -188,6 +258,64 @@ class Recorder:
             wrapped.__name__ = name
             wrapped.__doc__ = method.__doc__
             setattr(trainer_class, name, wrapped)
+
+    def _hook_module(self, module: types.ModuleType) -> None:
+        """``LightningModule.log`` (``log_dict`` calls it) and ``LightningModule.backward``."""
+        recorder = self
+        module_class = module.LightningModule
+        log = module_class.log
+        backward = module_class.backward
+
+        def logged(lightning_module, *args, **kwargs):
+            name = args[0] if args else kwargs.get("name")
+            value = args[1] if len(args) > 1 else kwargs.get("value")
+            trainer = getattr(lightning_module, "_trainer", None)
+            if not (trainer is not None and getattr(trainer, "sanity_checking", False)):
+                stage = getattr(getattr(getattr(trainer, "state", None), "stage", None), "value", None)
+                recorder._add_logged(name, value, "self.log", stage, getattr(lightning_module, "_current_fx_name", None))
+            return log(lightning_module, *args, **kwargs)
+
+        def lightning_backward(lightning_module, *args, **kwargs):
+            recorder._in_lightning_backward = True
+            try:
+                return backward(lightning_module, *args, **kwargs)
+            finally:
+                recorder._in_lightning_backward = False
+
+        logged.__doc__, lightning_backward.__doc__ = log.__doc__, backward.__doc__
+        module_class.log = logged
+        module_class.backward = lightning_backward
+
+    def _hook_strategy(self, module: types.ModuleType) -> None:
+        recorder = self
+        strategy_class = module.Strategy
+        training_step = strategy_class.training_step
+
+        def counted(strategy, *args, **kwargs):
+            recorder.record.training_step_calls += 1
+            return training_step(strategy, *args, **kwargs)
+
+        strategy_class.training_step = counted
+
+    def _hook_summary_writer(self, module: types.ModuleType) -> None:
+        """``SummaryWriter.add_scalar`` called from the script's code (Lightning's logger calls it too)."""
+        recorder = self
+        writer_class = module.SummaryWriter
+        add_scalar = writer_class.add_scalar
+
+        def recorded(writer, tag, scalar_value, *args, **kwargs):
+            if recorder.files is not None and sys._getframe(1).f_code.co_filename in recorder.files:
+                recorder._add_logged(tag, scalar_value, "add_scalar", None, None)
+            return add_scalar(writer, tag, scalar_value, *args, **kwargs)
+
+        writer_class.add_scalar = recorded
+
+    def _add_logged(self, key, value, via: str, stage, hook) -> None:
+        number, error = scalar(value)
+        entry = {"key": str(key), "value": number, "step": self.steps(), "via": via, "stage": stage, "hook": hook}
+        if error:
+            entry["error"] = error
+        self.record.logged.append(entry)
 
     def _collect_metrics(self, trainer) -> None:
         try:
@@ -211,6 +339,7 @@ class Recorder:
                         "num_sanity_val_steps": _number(getattr(trainer, "num_sanity_val_steps", None)),
                         "validation_batches": _number(sum(val_batches) if isinstance(val_batches, list) else val_batches),
                         "max_epochs": trainer.max_epochs,
+                        "epochs_run": trainer.current_epoch,
                         "max_steps": trainer.max_steps,
                         "accumulate_grad_batches": trainer.accumulate_grad_batches,
                         "checkpointing": trainer.checkpoint_callback is not None,
@@ -291,6 +420,17 @@ class Recorder:
             self.record.test_accuracy = _accuracy(self.models[0], datasets[0])
         except Exception as exc:  # the model takes other inputs: report, don't fail the run
             self.record.test_accuracy_note = f"could not evaluate the model: {type(exc).__name__}: {exc}"
+
+
+def _returned_metrics(returned) -> list[dict] | None:
+    """What ``trainer.validate/test`` returned (one dict of metrics per dataloader), as floats."""
+    if not isinstance(returned, list):
+        return None
+    out = []
+    for metrics in returned:
+        if isinstance(metrics, dict):
+            out.append({str(k): scalar(v)[0] for k, v in metrics.items()})
+    return out
 
 
 def _number(value):
@@ -466,11 +606,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--data-root", default=None)
+    parser.add_argument("--metrics", default=None, help="JSON list of the conversion's logged metrics to record")
+    parser.add_argument("--progress", default=None, help="JSON file kept current with the steps so far")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     script_args = options.args[1:] if options.args[:1] == ["--"] else options.args
 
-    recorder = Recorder(options.data_root)
+    script_path = os.path.abspath(options.path)
+    recorder = Recorder(options.data_root, script_path, options.progress)
     record = recorder.record
     record.seed = options.seed
     record.threads = options.threads or None
@@ -485,11 +628,17 @@ def main(argv: list[str] | None = None) -> int:
     record.deterministic = configure_determinism(options.seed, options.threads, options.device)
     recorder.install()
     source = Path(options.source).read_text(encoding="utf-8")
+    metrics = json.loads(Path(options.metrics).read_text(encoding="utf-8")) if options.metrics else []
+    tracer = MetricTracer(script_path, metrics, recorder.steps)
 
     start = time.perf_counter()
     exit_code = 0
     try:
-        run_script(source, options.path, script_args)
+        tracer.install()
+        try:
+            run_script(source, options.path, script_args)
+        finally:
+            tracer.uninstall()
     except SystemExit as exc:
         if exc.code not in (None, 0):
             exit_code = exc.code if isinstance(exc.code, int) else 1
@@ -502,6 +651,15 @@ def main(argv: list[str] | None = None) -> int:
         exit_code = 1
     record.wall_time_s = time.perf_counter() - start
     sys.stdout.flush()
+    record.computed = tracer.records
+    record.epochs = recorder.epoch()
+    if record.epochs is None and record.lightning.get("epochs_run"):  # batches from a range, not a DataLoader
+        record.epochs = record.lightning["epochs_run"]
+    if recorder.printed is not None:
+        run_dir = os.path.dirname(script_path)
+        record.printed = recorder.printed.finish({script_path: "<script>", run_dir: "<script dir>"})
+        record.printed_truncated = recorder.printed.truncated
+    recorder.write_progress(force=True)
     if exit_code == 0:
         try:
             recorder.finish()

@@ -3,6 +3,7 @@
 ``verify train.py`` converts ``train.py`` in memory (nothing is written) and runs the result as
 ``train_lightning.py`` next to it, where ``pl-convert train.py`` would write it, so that its
 sibling imports and relative paths behave the same. ``verify a.py b.py`` runs both as they are.
+Either way the :class:`~.metric_map.MetricMap` says which logged metrics are judged.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..sourcefile import SourceError, read_source
+from . import metric_map
+from .metric_map import MetricMap
 from .session import Script, VerifyError
 
 
@@ -27,11 +30,22 @@ def read_script(path: Path, label: str, device: str = "cpu") -> Script:
     return Script(label=label, path=Path(path), source=source.text, device=device)
 
 
+def _convert(original: Script, import_style: str):
+    from ..converter import ConvertOptions, convert_source
+
+    return convert_source(original.source, ConvertOptions(import_style=import_style), str(original.path))
+
+
 def convert_in_memory(original: Script, import_style: str = "pytorch_lightning") -> Script:
     """Convert ``original`` with the converter; :class:`VerifyError` with its reasons if it can't."""
-    from ..converter import ConvertOptions, Status, convert_source
+    return convert_with_map(original, import_style)[0]
 
-    result = convert_source(original.source, ConvertOptions(import_style=import_style), str(original.path))
+
+def convert_with_map(original: Script, import_style: str = "pytorch_lightning") -> tuple[Script, MetricMap]:
+    """The in-memory conversion of ``original`` and the map of the metrics it logs."""
+    from ..converter import Status
+
+    result = _convert(original, import_style)
     if result.status is not Status.CONVERTED or result.output is None:
         explanation = {
             Status.ALREADY_LIGHTNING: "it already uses Lightning; give the plain script and this one: "
@@ -43,15 +57,31 @@ def convert_in_memory(original: Script, import_style: str = "pytorch_lightning")
         lines = [f"{original.path}: cannot verify a conversion: {explanation}"]
         lines += [f"  {original.path}:{r.line}: {r.message}" if r.line else f"  {r.message}" for r in result.reasons]
         raise VerifyError("\n".join(lines))
-    return Script(label="converted", path=converted_path(original.path), source=result.output, device=original.device)
+    converted = Script(label="converted", path=converted_path(original.path), source=result.output, device=original.device)
+    return converted, metric_map.from_conversion(result, None)
 
 
-def script_pair(original: Path, converted: Path | None, device: str = "cpu") -> tuple[Script, Script]:
-    """The original and the converted script (converted in memory when ``converted`` is None)."""
+def map_for_pair(original: Script, converted: Script, import_style: str = "pytorch_lightning") -> MetricMap:
+    """For ``verify a.py b.py``: the metric map of ``a.py``'s in-memory conversion, if it converts."""
+    from ..converter import Status
+
+    result = _convert(original, import_style)
+    if result.status is not Status.CONVERTED or result.output is None:
+        return metric_map.none(f"{original.path.name} does not convert ({result.status.value})")
+    return metric_map.from_conversion(result, converted.source)
+
+
+def script_pair(
+    original: Path, converted: Path | None, device: str = "cpu", import_style: str = "pytorch_lightning"
+) -> tuple[Script, Script, MetricMap]:
+    """The original, the converted script (converted in memory when ``converted`` is None) and
+    the map of the metrics to judge."""
     a = read_script(original, "original", device)
     if converted is None:
-        return a, convert_in_memory(a)
-    return a, read_script(converted, "converted", device)
+        b, mapping = convert_with_map(a, import_style)
+        return a, b, mapping
+    b = read_script(converted, "converted", device)
+    return a, b, map_for_pair(a, b, import_style)
 
 
 def device_pair(script: Path) -> tuple[Script, Script]:

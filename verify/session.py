@@ -2,12 +2,15 @@
 
 :func:`verify_scripts` is the whole of ``pl-convert verify`` without the terminal: it takes two
 :class:`Script` s (text plus the path each runs as), runs them under the same seed, arguments,
-device and data in fresh temporary working directories (removed afterwards), and returns a
-:class:`VerifyResult` holding both records and the :class:`~.compare.Comparison`.
+device and data, each in a disposable copy of its own directory (:mod:`.workdir`, removed
+afterwards), and returns a :class:`VerifyResult` holding both records and the
+:class:`~.compare.Comparison`. The original's run records the values of the conversion's logged
+metrics (:class:`~.metric_map.MetricMap`); ``on_progress`` hears how far each run is.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -23,7 +26,9 @@ from typing import Callable
 
 from .compare import Comparison, Tolerance, compare_runs
 from .epochs import EpochPlan, plan_epochs
+from .metric_map import MetricMap
 from .record import RunRecord
+from .workdir import DirectoryCopy, changed_links, copy_directory
 
 #: lines of a failed run's output shown to the user
 TAIL_LINES = 25
@@ -56,6 +61,18 @@ class VerifyOptions:
     parallel: bool = True  #: run the two scripts at the same time
     keep_workdir: bool = False
     work_parent: Path | None = None  #: where the temporary working directory goes (default: system tmp)
+    progress_interval: float = 0.5  #: seconds between progress reports
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one run is: for a live display."""
+
+    label: str
+    steps: int  #: training steps (backward calls) so far
+    epoch: int | None  #: epochs started so far (None before training)
+    elapsed: float  #: seconds since the run started
+    timeout: float  #: the run's time limit
 
 
 @dataclass
@@ -71,6 +88,9 @@ class RunOutcome:
     epoch_plan: EpochPlan
     args: list[str]
     wall_time_s: float
+    run_path: Path | None = None  #: the path the script ran as (in the copy of its directory)
+    linked_files: int = 0  #: files of its directory linked into the copy, not copied
+    changed_originals: list[str] = field(default_factory=list)  #: linked originals the run changed
 
     @property
     def ok(self) -> bool:
@@ -102,6 +122,8 @@ class RunOutcome:
                 "failure": self.failure(),
                 "stdout_tail": self.stdout_tail,
                 "stderr_tail": self.stderr_tail,
+                "linked_files": self.linked_files,
+                "changed_originals": self.changed_originals,
             }
         )
         return data
@@ -116,6 +138,7 @@ class VerifyResult:
     comparison: Comparison | None
     tolerance: Tolerance
     options: VerifyOptions
+    metric_map: MetricMap | None = None
 
     @property
     def failed(self) -> bool:
@@ -161,6 +184,14 @@ class VerifyResult:
             "max_abs_diff": c.max_abs_diff if c else None,
             "max_rel_diff": c.max_rel_diff if c else None,
             "first_diff_step": c.first_diff_step if c else None,
+            "lines_compared": c.lines_compared if c else 0,
+            "first_diff_line": c.first_diff_line if c else None,
+            "moved_lines": c.moved_lines if c else [],
+            "metrics_compared": c.metrics_compared if c else 0,
+            "metric_keys": c.metric_keys if c else [],
+            "first_diff_metric": c.first_diff_metric if c else None,
+            "metrics": c.metrics if c else [],
+            "metric_map": self.metric_map.to_dict() if self.metric_map else None,
             "digest_equal": c.digest_equal if c else False,
             "accuracy_diff": c.accuracy_diff if c else None,
             "reasons": c.reasons if c else [f"{o.script.label}: {o.failure()}" for o in (self.a, self.b) if not o.ok],
@@ -184,9 +215,9 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _child_env(script: Script, options: VerifyOptions) -> dict[str, str]:
+def _child_env(script: Script, options: VerifyOptions, run_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    script_dir = str(script.path.resolve().parent)
+    script_dir = str(run_dir)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (script_dir, env.get("PYTHONPATH", "")) if p)
     env["PYTHONHASHSEED"] = str(options.seed)
     # cuBLAS is deterministic only with a fixed workspace; it must be set before CUDA starts.
@@ -197,49 +228,65 @@ def _child_env(script: Script, options: VerifyOptions) -> dict[str, str]:
     return env
 
 
+def prepare_run_directory(script: Script, options: VerifyOptions, workdir: Path) -> tuple[DirectoryCopy, Path]:
+    """``workdir/<label>/``: a copy of the script's directory, with a ``data`` link to the verify
+    data root when it has no ``data`` of its own. Returns the copy and the path the script runs as."""
+    data_root = options.data_root.resolve()
+    copy = copy_directory(script.path.resolve().parent, workdir / script.label, skip=[workdir, data_root])
+    if not os.path.lexists(copy.root / "data"):
+        (copy.root / "data").symlink_to(data_root, target_is_directory=True)
+    return copy, copy.root / script.path.name
+
+
 def run_one(
-    script: Script, options: VerifyOptions, workdir: Path, live: list[subprocess.Popen] | None = None
+    script: Script,
+    options: VerifyOptions,
+    workdir: Path,
+    live: list[subprocess.Popen] | None = None,
+    metrics: list[dict] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> RunOutcome:
-    """Run ``script`` under the runner in ``workdir/<label>/`` and collect what it recorded.
+    """Run ``script`` under the runner in a copy of its directory (``workdir/<label>/``) and
+    collect what it recorded; with ``metrics``, the values of those expressions too.
 
     The process is added to ``live`` while it runs, so that a caller can stop it.
     """
     plan = plan_epochs(script.source, options.epochs, options.args)
     args = [*options.args, *plan.extra_args]
-    cwd = workdir / script.label
-    cwd.mkdir(parents=True)
-    data_root = options.data_root.resolve()
-    (cwd / "data").symlink_to(data_root, target_is_directory=True)
-    source_file = workdir / f"{script.label}.source.py"
-    source_file.write_text(plan.source, encoding="utf-8")
+    copy, run_path = prepare_run_directory(script, options, workdir)
+    if run_path.is_symlink():
+        run_path.unlink()
+    run_path.write_text(plan.source, encoding="utf-8")  # what runs (the epochs set, the conversion)
     record_file = workdir / f"{script.label}.record.json"
+    progress_file = workdir / f"{script.label}.progress.json"
     stdout_file, stderr_file = workdir / f"{script.label}.stdout", workdir / f"{script.label}.stderr"
     command = [
         sys.executable, "-m", "pl_convert.verify.runner",
-        "--source", str(source_file),
-        "--path", str(script.path.resolve()),
+        "--source", str(run_path),
+        "--path", str(run_path),
         "--record", str(record_file),
         "--seed", str(options.seed),
         "--threads", str(options.threads),
         "--device", script.device,
-        "--data-root", str(data_root),
-        "--", *args,
+        "--data-root", str(options.data_root.resolve()),
+        "--progress", str(progress_file),
     ]  # fmt: skip
+    if metrics:
+        metrics_file = workdir / f"{script.label}.metrics.json"
+        metrics_file.write_text(json.dumps(metrics), encoding="utf-8")
+        command += ["--metrics", str(metrics_file)]
+    command += ["--", *args]
     start = time.perf_counter()
     timed_out = False
     with open(stdout_file, "wb") as out, open(stderr_file, "wb") as err:
         process = subprocess.Popen(
-            command, cwd=cwd, env=_child_env(script, options), stdin=subprocess.DEVNULL,
+            command, cwd=copy.root, env=_child_env(script, options, copy.root), stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True,
         )  # fmt: skip
         if live is not None:
             live.append(process)
         try:
-            returncode: int | None = process.wait(timeout=options.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(process)
-            returncode = process.wait()
+            returncode, timed_out = _wait(process, script.label, options, start, progress_file, on_progress)
         except BaseException:  # Ctrl-C: leave no training process behind
             _kill_group(process)
             process.wait()
@@ -253,7 +300,7 @@ def run_one(
             record = None
     return RunOutcome(
         script=script,
-        returncode=None if timed_out else returncode,
+        returncode=returncode,
         timed_out=timed_out,
         record=record,
         stdout_tail=_tail(stdout_file),
@@ -261,7 +308,35 @@ def run_one(
         epoch_plan=plan,
         args=args,
         wall_time_s=elapsed,
+        run_path=run_path,
+        linked_files=len(copy.links),
+        changed_originals=[str(p) for p in changed_links(copy)],
     )
+
+
+def _wait(process, label, options, start, progress_file: Path, on_progress) -> tuple[int | None, bool]:
+    """Wait for the run within the time limit, reporting progress; (returncode, timed out)."""
+    deadline = start + options.timeout
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            _kill_group(process)
+            process.wait()
+            return None, True
+        try:
+            return process.wait(timeout=min(options.progress_interval, remaining)), False
+        except subprocess.TimeoutExpired:
+            pass
+        if on_progress is not None:
+            on_progress(_read_progress(label, progress_file, time.perf_counter() - start, options.timeout))
+
+
+def _read_progress(label: str, path: Path, elapsed: float, timeout: float) -> Progress:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return Progress(label, int(data.get("steps") or 0), data.get("epoch"), elapsed, timeout)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -298,12 +373,17 @@ def verify_scripts(
     options: VerifyOptions | None = None,
     tolerance: Tolerance | None = None,
     on_event: Callable[[str, str], None] | None = None,
+    metric_map: MetricMap | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> VerifyResult:
     """Run ``a`` and ``b`` and compare ``b`` against ``a``.
 
-    ``on_event(label, "start" | "done")`` reports progress (for a spinner). Raises
-    :class:`VerifyError` when the runs cannot start; a script that fails is a result, not an
-    exception (``result.exit_code == 2``).
+    ``on_event(label, "start" | "done")`` reports each run starting and ending;
+    ``on_progress(Progress)`` how far it is, every ``options.progress_interval`` seconds.
+    ``metric_map`` names the conversion's logged metrics: ``a``'s run records their values, and
+    the comparison judges ``b``'s logged values against them. Raises :class:`VerifyError` when
+    the runs cannot start; a script that fails is a result, not an exception
+    (``result.exit_code == 2``).
     """
     options = options or VerifyOptions()
     tolerance = tolerance or Tolerance.exact()
@@ -316,7 +396,8 @@ def verify_scripts(
     def run(script: Script) -> RunOutcome:
         if on_event:
             on_event(script.label, "start")
-        outcome = run_one(script, options, workdir, live)
+        metrics = metric_map.metrics if metric_map is not None and script is a else None
+        outcome = run_one(script, options, workdir, live, metrics, on_progress)
         if on_event:
             on_event(script.label, "done")
         return outcome
@@ -340,8 +421,14 @@ def verify_scripts(
             shutil.rmtree(workdir, ignore_errors=True)
     comparison = None
     if outcome_a.ok and outcome_b.ok:
-        comparison = compare_runs(outcome_a.record, outcome_b.record, tolerance)
+        comparison = compare_runs(outcome_a.record, outcome_b.record, tolerance, metric_map)
         for outcome in (outcome_a, outcome_b):
             if options.epochs is not None and not outcome.epoch_plan.applied:
                 comparison.notes.append(f"{outcome.script.label}: --epochs {outcome.epoch_plan.how}")
-    return VerifyResult(outcome_a, outcome_b, comparison, tolerance, options)
+    for outcome in (outcome_a, outcome_b):
+        if outcome.changed_originals and comparison is not None:
+            comparison.notes.append(
+                f"{outcome.script.label} changed files of the original directory it reached through links "
+                f"(too large to copy): {', '.join(outcome.changed_originals)}"
+            )
+    return VerifyResult(outcome_a, outcome_b, comparison, tolerance, options, metric_map)

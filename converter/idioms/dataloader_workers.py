@@ -56,10 +56,9 @@ class DataLoaderWorkers(Idiom):
         loaders = "; ".join(dict.fromkeys(f"`{loader}`: {workers}" for loader, workers, _ in few))
         plan.note(
             facts.script.line(few[0][2]),
-            f"kept the DataLoaders' own num_workers ({loaders}): the worker count decides how the data workers seed "
-            "their random generators, so another count would change the numbers the conversion trains with. Once "
-            "`pl-convert verify` shows it trains the same, raise num_workers (with persistent_workers=True) in those "
-            "DataLoaders for speed (lint rule PTL301)",
+            f"kept the DataLoaders' own num_workers ({loaders}): another worker count seeds the data workers' random "
+            "generators differently, and so changes the numbers; raise it (with persistent_workers=True) once "
+            "`pl-convert verify` shows the conversion trains the same (lint rule PTL301)",
         )
 
 

@@ -1,4 +1,4 @@
-"""PTL301: a DataLoader feeding a Trainer with num_workers missing, 0 or 1 (off by default)."""
+"""PTL301: a DataLoader feeding a Trainer with num_workers missing or 0 (on by default)."""
 
 from __future__ import annotations
 
@@ -13,26 +13,29 @@ class DataloaderFewWorkers(TrainerLoaderRule):
     """
     ## What it does
     Flags a `DataLoader` that feeds a Trainer (returned from a `*_dataloader` hook or passed
-    to `trainer.fit/validate/test/predict`) with `num_workers` missing, `0` or `1`.
+    to `trainer.fit/validate/test/predict`) with `num_workers` missing or `0`.
 
     ## Why is this bad?
-    With fewer than two workers, batches are loaded in the training process between steps and
-    the accelerator waits. Lightning's own check (2.1+) warns "does not have many workers which
-    may be a bottleneck" when `num_workers < 2` and the machine has at least three CPUs per
-    device; `lightning.pytorch.utilities.suggested_max_num_workers(devices)` gives the value it
-    suggests. Add `persistent_workers=True` so workers survive between epochs.
+    With no worker processes, every batch is loaded and transformed in the training process,
+    between steps, and the accelerator waits for it: the most common reason a Lightning run is
+    slower than it should be. Lightning itself warns at run time ("does not have many
+    workers which may be a bottleneck"); this rule says it before the run, wherever the code
+    runs. Any `num_workers > 0` moves loading into the background; a good value is about the
+    CPU cores per device (`lightning.pytorch.utilities.suggested_max_num_workers(devices)`
+    computes it), with `persistent_workers=True` so the workers survive between epochs.
 
-    This rule is **off by default** (PTL3xx, performance): Lightning already warns at run
-    time, knowing the CPU count, which a static tool does not; small in-memory datasets,
-    debugging and platforms that spawn workers (Windows, macOS) have good reasons for 0.
-    Enable it with `--select PTL301` or `select = ["PTL1", "PTL2", "PTL3"]`.
+    This rule is on by default, the only one of the PTL3xx (performance) group. Keep `0` where
+    it is right, and say so: a tiny in-memory dataset, a debugging run, a dataset that cannot be
+    pickled (`# noqa: PTL301` on the line). `pl-convert` does not change `num_workers` when it
+    converts a script: workers change how random augmentations are seeded, so the converted
+    run would no longer train on the same numbers as the original.
 
     There is no automatic fix: workers need a picklable dataset and a `__main__` guard.
     """
 
     code = "PTL301"
     name = "dataloader-few-workers"
-    message = "DataLoader feeding the Trainer with fewer than 2 workers may starve the accelerator"
+    message = "DataLoader feeding the Trainer loads batches in the training process (no `num_workers`)"
     keywords = ("DataLoader",)
 
     VALID = [
@@ -53,6 +56,14 @@ class DataloaderFewWorkers(TrainerLoaderRule):
                 pass
             """
         ),
+        Valid(
+            """
+            import pytorch_lightning as pl
+            from torch.utils.data import DataLoader
+            loader = DataLoader(ds, batch_size=64, num_workers=args.workers)
+            pl.Trainer(max_epochs=1).fit(model, loader)
+            """
+        ),
     ]
     INVALID = [
         Invalid(
@@ -71,7 +82,7 @@ class DataloaderFewWorkers(TrainerLoaderRule):
             import torch.utils.data as tud
             class Data(pl.LightningDataModule):
                 def val_dataloader(self):
-                    return tud.DataLoader(self.val_ds, batch_size=64, num_workers=1)
+                    return tud.DataLoader(self.val_ds, batch_size=64, num_workers=0)
             """
         ),
     ]
@@ -81,8 +92,8 @@ class DataloaderFewWorkers(TrainerLoaderRule):
             return
         arg = keyword(call, "num_workers")
         if arg is None:
-            self.report(call, "DataLoader feeding the Trainer has no `num_workers` (0: loading blocks training); consider `num_workers=suggested_max_num_workers(devices)`")
+            self.report(call, "DataLoader feeding the Trainer has no `num_workers`: batches load in the training process while the accelerator waits; set `num_workers` > 0")
             return
         value = literal(arg.value)
-        if value is not UNKNOWN and isinstance(value, int) and value < 2:
-            self.report(arg, f"`num_workers={value}` in a DataLoader feeding the Trainer may be a bottleneck (Lightning warns below 2)")
+        if value is not UNKNOWN and isinstance(value, int) and value == 0:
+            self.report(arg, "`num_workers=0` in a DataLoader feeding the Trainer: batches load in the training process while the accelerator waits")

@@ -7,10 +7,14 @@ directories only, a ``/`` at the start or in the middle anchoring the pattern to
 ``/**`` and ``/**/`` in the middle). Deeper ``.gitignore`` files take precedence over higher ones,
 and ``.git/info/exclude`` comes last. As in git, a file inside an ignored directory cannot be
 re-included: the walker does not descend into ignored directories at all.
+
+It is pl-convert's one ignore matcher: ``.gitignore`` files, ``migrate --exclude`` and the
+``exclude`` / ``extend-exclude`` patterns of ``[tool.pl-convert]`` all use this syntax.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +181,15 @@ class IgnoreStack:
                 return decision
         return False
 
+    def is_ignored_with_parents(self, rel_path: str, is_dir: bool) -> bool:
+        """Whether ``rel_path`` or a directory above it is ignored: for a path named on the
+        command line, whose parents no walk has judged (``legacy/old.py`` under ``legacy/``)."""
+        parts = rel_path.split("/")
+        for end in range(1, len(parts)):
+            if self.is_ignored("/".join(parts[:end]), True):
+                return True
+        return self.is_ignored(rel_path, is_dir)
+
 
 def find_git_root(start: Path) -> Path | None:
     """The nearest directory at or above ``start`` that holds ``.git`` (a dir or a file)."""
@@ -225,3 +238,34 @@ class _PrefixedIgnoreFile(IgnoreFile):
 
     def decide(self, rel_path: str, is_dir: bool) -> bool | None:
         return IgnoreFile.decide(self, f"{self.prefix}/{rel_path}", is_dir)
+
+
+class PatternSet:
+    """Gitignore-style patterns relative to ``root`` (a configuration's directory), matched
+    against any path: the ``exclude`` of ``[tool.pl-convert]`` and of the command line."""
+
+    __slots__ = ("root", "patterns", "_stack")
+
+    def __init__(self, root: str | Path | None, patterns: tuple[str, ...]) -> None:
+        self.root = None if root is None else Path(root).resolve()
+        self.patterns = tuple(patterns)
+        self._stack: IgnoreStack | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def matches(self, path: str | Path, is_dir: bool = False) -> bool:
+        """Whether ``path`` (or a directory above it, up to ``root``) matches a pattern."""
+        if not self.patterns:
+            return False
+        if self._stack is None:
+            self._stack = IgnoreStack((IgnoreFile.parse("\n".join(self.patterns)),))
+        return self._stack.is_ignored_with_parents(self._relative(Path(path)), is_dir)
+
+    def _relative(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return Path(os.path.normpath(path)).as_posix().lstrip("/")
