@@ -39,14 +39,17 @@ def epoch_range(script: Script, loop: cst.For) -> tuple[str, cst.BaseExpression 
     if not isinstance(loop.target, cst.Name):
         raise Unsupported(line(loop), "the epoch loop variable is not a plain name")
     iterable = loop.iter
+    range_args = None  # the arguments of range(...), or of tqdm's trange(...) (its first two are range's)
     if isinstance(iterable, cst.Call) and script.qualify(call_name(iterable)) in PROGRESS_BARS:
         if script.qualify(call_name(iterable)).endswith("trange"):
-            iterable = cst.Call(func=cst.Name("range"), args=iterable.args[:2] if iterable.args and iterable.args[0].keyword is None else iterable.args)
+            range_args = iterable.args[:2] if iterable.args and iterable.args[0].keyword is None else iterable.args
         elif iterable.args:
             iterable = iterable.args[0].value
-    if not (isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range"):
+    if range_args is None and isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range":
+        range_args = iterable.args
+    if range_args is None:
         raise Unsupported(line(loop), "the epoch loop does not iterate over range(...): cannot tell the number of epochs")
-    args = [a for a in iterable.args if a.keyword is None]
+    args = [a for a in range_args if a.keyword is None]
     if len(args) == 1:
         return loop.target.value, None, code_of(args[0].value)
     if len(args) == 2:
