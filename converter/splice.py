@@ -86,9 +86,10 @@ class _Splice(cst.CSTTransformer):
                 continue
             if carried:
                 existing = list(stmt.leading_lines)
-                blanks = len(leading_blanks(stmt))
-                extra = max(0, len(carried) - blanks)
-                stmt = stmt.with_changes(leading_lines=carried[:extra] + existing)
+                carried_blanks = [line for line in carried if line.comment is None]
+                comments = [line for line in carried if line.comment is not None]  # a removed statement's review comment
+                extra = max(0, len(carried_blanks) - len(leading_blanks(stmt)))
+                stmt = stmt.with_changes(leading_lines=carried_blanks[:extra] + comments + existing)
                 carried = []
             out.append(stmt)
         self._left_over = [line for line in carried if line.comment is not None]
