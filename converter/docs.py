@@ -8,10 +8,11 @@ is stale.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 from ..sourcefile import atomic_write_text
-from .idiom import SECTIONS, Idiom
+from .idiom import SECTIONS, Example, Idiom
 from .registry import all_idioms
 
 INTRO = """\
@@ -42,7 +43,21 @@ def idiom_markdown(idiom: type[Idiom], heading: str = "#") -> str:
     parts = [f"{heading} `{idiom.name}`", "", f"*{idiom.title}*", "", summary, "", f"Fixtures: {fixtures}", ""]
     for title in SECTIONS:
         parts += [f"{heading}# {title}", "", found.get(title, ""), ""]
+    if idiom.examples:
+        parts += _example_markdown(idiom.examples[0], heading)
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _example_markdown(example: Example, heading: str) -> list[str]:
+    """An example: the script's own part, and what the conversion shows (a test checks it)."""
+    parts = [f"{heading}# Example", "", "```python", textwrap.dedent(example.before).strip("\n"), "```", ""]
+    if example.refused:
+        return parts + [f"is refused: *{example.refused}...*", ""]
+    shown = [f"- `{text}`" for text in example.after] + [f"- no more `{text}`" for text in example.absent]
+    if example.note:
+        shown.append(f"- the report notes: *{example.note}...*")
+    return parts + ["becomes a script with (after the common preamble of every example, "
+                    "`pl_convert.converter.idiom.EXAMPLE_PREAMBLE`):", ""] + shown + [""]
 
 
 def conversions_markdown() -> str:

@@ -3,9 +3,10 @@
 An idiom is one torch pattern and its Lightning equivalent: gradient clipping becomes
 ``Trainer(gradient_clip_val=...)``, ``tqdm(loader)`` goes because Lightning draws its own bar, a
 ``DataLoader``'s ``num_workers`` stays with a note. Its class says what it is (``name``,
-``title``, ``fixtures`` — the golden pairs that show it) and its docstring says what it becomes,
-when it refuses and why (sections ``Becomes``, ``Refuses``, ``Why``; ``pl-convert conversion
-NAME`` prints it and docs/conversions.md collects them).
+``title``, ``fixtures`` — the golden pairs that show it — and ``examples``, short scripts with
+what their conversion must show, which the test suite runs) and its docstring says what it
+becomes, when it refuses and why (sections ``Becomes``, ``Refuses``, ``Why``; ``pl-convert
+conversion NAME`` prints it and docs/conversions.md collects them).
 
 The conversion runs in stages, and an idiom implements only the methods of the stages it takes
 part in (every method here does nothing by default). Within a stage, idioms run by ``order``
@@ -42,7 +43,8 @@ renders it and decides nothing.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, ClassVar
+import textwrap
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import libcst as cst
 
@@ -55,6 +57,35 @@ if TYPE_CHECKING:
 #: docstring sections every idiom has, in this order
 SECTIONS = ("Becomes", "Refuses", "Why")
 
+#: what every example script starts with (an example shows only what is particular to it)
+EXAMPLE_PREAMBLE = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+loader = DataLoader(TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,))), batch_size=16)
+val_loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=16)
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+"""
+
+
+class Example(NamedTuple):
+    """A short script (after :data:`EXAMPLE_PREAMBLE`) and what its conversion must show. The
+    test suite converts every example; docs/conversions.md shows the first of each idiom."""
+
+    before: str
+    after: tuple[str, ...] = ()  #: lines (or parts of lines) the converted script contains
+    absent: tuple[str, ...] = ()  #: text it no longer contains
+    note: str | None = None  #: part of a review note the conversion reports
+    refused: str | None = None  #: part of the reason the script is refused (then nothing else)
+
+    @property
+    def script(self) -> str:
+        """The whole example script: the preamble, then ``before`` dedented."""
+        return EXAMPLE_PREAMBLE + "\n" + textwrap.dedent(self.before).lstrip("\n")
+
 
 class Idiom:
     """Base class of conversion idioms (see the module docstring)."""
@@ -62,6 +93,7 @@ class Idiom:
     name: ClassVar[str] = ""  #: kebab-case, e.g. ``gradient-clipping``
     title: ClassVar[str] = ""  #: one line: the pattern and what it becomes
     fixtures: ClassVar[tuple[str, ...]] = ()  #: fixtures/<case> pairs that show it
+    examples: ClassVar[tuple[Example, ...]] = ()  #: short scripts that double as tests
     order: ClassVar[int] = 50  #: within a stage, lower runs first
     rewrite_order: ClassVar[int] = 50  #: among the rewrites of statements on their way into hooks
 

@@ -15,7 +15,8 @@ import pytest
 
 from pl_convert.cli import main
 from pl_convert.converter.docs import conversions_markdown, sections
-from pl_convert.converter.idiom import SECTIONS, Idiom
+from pl_convert.converter import Status, convert_source
+from pl_convert.converter.idiom import SECTIONS, Example, Idiom
 from pl_convert.converter.registry import all_idioms, idiom_by_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,27 @@ def test_idiom_is_documented_and_shown_by_a_fixture(idiom: type[Idiom]) -> None:
         assert (ROOT / "fixtures" / case / "original.py").is_file(), case
         assert (ROOT / "fixtures" / case / "expected.py").is_file() or (ROOT / "fixtures" / case / "refused.txt").is_file(), case
     assert any(idiom.implements(stage) for stage in STAGES), "an idiom takes part in at least one stage"
+    assert idiom.examples, "at least one example (it doubles as a test and shows in the docs)"
+
+
+EXAMPLES = [pytest.param(idiom, example, id=f"{idiom.name}-{n}") for idiom in IDIOMS for n, example in enumerate(idiom.examples)]
+
+
+@pytest.mark.parametrize(("idiom", "example"), EXAMPLES)
+def test_idiom_example(idiom: type[Idiom], example: Example) -> None:
+    result = convert_source(example.script)
+    if example.refused:
+        assert result.status is Status.NOT_CONVERTIBLE and example.refused in result.reasons[0].message, result.reasons
+        return
+    assert result.status is Status.CONVERTED, [r.message for r in result.reasons]
+    compile(result.output, f"<{idiom.name} example>", "exec")
+    converted = result.output.split("import pytorch_lightning as pl\n", 1)[1]  # the preamble's imports say nothing
+    for text in example.after:
+        assert text in converted, f"{text!r} not in:\n{converted}"
+    for text in example.absent:
+        assert text not in converted, f"{text!r} still in:\n{converted}"
+    if example.note:
+        assert any(example.note in note.message for note in result.notes), [n.message for n in result.notes]
 
 
 def test_one_idiom_per_module_and_every_module_has_one() -> None:

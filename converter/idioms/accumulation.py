@@ -8,7 +8,7 @@ import libcst as cst
 
 from ...api_knowledge import GRADIENT_CLIPPING_PREFIX, dotted_name
 from ..facts import Facts, SchedulerFact
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..loops import loop_loader
 from ..names import all_names, fresh_name, usage_of
 from ..plan import Lowering, Plan, TrainerArgument
@@ -44,6 +44,22 @@ class GradientAccumulation(Idiom):
     name = "gradient-accumulation"
     title = "if (i + 1) % k == 0 or i + 1 == len(loader): step → Trainer(accumulate_grad_batches=k)"
     fixtures = ("accumulation_last_batch", "grad_accumulation")
+    examples = (
+        Example(
+            """
+            ACCUMULATE = 2
+            for epoch in range(2):
+                for i, (x, y) in enumerate(loader):
+                    loss = F.cross_entropy(model(x), y) / ACCUMULATE
+                    loss.backward()
+                    if (i + 1) % ACCUMULATE == 0 or i + 1 == len(loader):
+                        optimizer.step()
+                        optimizer.zero_grad()
+            """,
+            after=('accumulate_grad_batches=ACCUMULATE',),
+            absent=('% ACCUMULATE',),
+        ),
+    )
     order = 31
 
     def lower(self, plan: Plan, lowering: Lowering) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...api_knowledge import CHECKPOINT_SAVE, dotted_name
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import HOOK_ORDER, NotePlace, Plan
 
 
@@ -33,6 +33,23 @@ class Checkpoints(Idiom):
     name = "checkpoints"
     title = "torch.save(model.state_dict(), path) in the loop → kept, review note on ModelCheckpoint"
     fixtures = ("checkpoint_best",)
+    examples = (
+        Example(
+            """
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                torch.save(model.state_dict(), "last.pt")
+            """,
+            after=(
+                'torch.save(self.model.state_dict(), "last.pt")',
+                '# pl-convert: review — the script saves its own checkpoints',
+            ),
+        ),
+    )
     order = 50
 
     def contribute(self, plan: Plan) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...api_knowledge import GRADIENT_CLIPPERS, dotted_name
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import Absorbed, Plan, TrainerArgument
 from ..transforms import substitute_names
 from ..tree import code_of
@@ -37,6 +37,21 @@ class GradientClipping(Idiom):
     name = "gradient-clipping"
     title = "clip_grad_norm_ / clip_grad_value_ between backward() and step() → Trainer(gradient_clip_val=...)"
     fixtures = ("clip_grad_norm", "grad_clipping", "accumulation_last_batch")
+    examples = (
+        Example(
+            """
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+                    optimizer.step()
+            """,
+            after=('gradient_clip_val=1.0, gradient_clip_algorithm="norm"',),
+            absent=('clip_grad_norm_',),
+        ),
+    )
     order = 35
 
     def absorb(self, plan: Plan, statements: list[cst.BaseStatement], trained: set[str]) -> Absorbed | str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...api_knowledge import DATA_PARALLEL, dotted_name
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import NotePlace, Plan
 from ..script import Script
 
@@ -32,6 +32,21 @@ class DataParallel(Idiom):
     name = "data-parallel"
     title = "model = nn.DataParallel(model) → removed; Trainer(devices=N, strategy=\"ddp\") for several GPUs"
     fixtures = ("data_parallel",)
+    examples = (
+        Example(
+            """
+            model = nn.DataParallel(model)
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('# pl-convert: review — nn.DataParallel removed',),
+            absent=('model = nn.DataParallel(model)',),
+        ),
+    )
     order = 60
 
     def contribute(self, plan: Plan) -> None:

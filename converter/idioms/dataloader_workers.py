@@ -7,7 +7,7 @@ import libcst as cst
 
 from ...api_knowledge import DATALOADERS
 from ..facts import Facts
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import Plan
 from ..training import single_assignment
 from ..tree import code_of
@@ -41,6 +41,20 @@ class DataLoaderWorkers(Idiom):
     name = "dataloader-workers"
     title = "DataLoader(num_workers=...) → kept as written; the report says why and how to raise it"
     fixtures = ("feedforward_mnist", "cnn_classifier")
+    examples = (
+        Example(
+            """
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('train_dataloaders=loader',),
+            note="kept the DataLoaders' own num_workers (`loader`: not set, so 0)",
+        ),
+    )
     order = 70
 
     def contribute(self, plan: Plan) -> None:

@@ -7,7 +7,7 @@ import libcst as cst
 from ...api_knowledge import DEVICE_CONSTRUCTORS, dotted_name
 from ..device_choice import gpu_condition
 from ..facts import Facts, Phase
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..names import usage_of
 from ..plan import HookSource, NotePlace, Plan, Replacement
 from ..transforms import apply
@@ -40,6 +40,23 @@ class Devices(Idiom):
     name = "devices"
     title = "device selection, .to(device) / .cuda() → Trainer(accelerator=..., devices=1), moves removed"
     fixtures = ("feedforward_mnist", "lenet_plateau", "device_global")
+    examples = (
+        Example(
+            """
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            model.to(device)
+            for epoch in range(2):
+                for x, y in loader:
+                    x, y = x.to(device), y.to(device)
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('accelerator="gpu" if torch.cuda.is_available() else "cpu", devices=1',),
+            absent=('.to(device)', 'torch.device('),
+        ),
+    )
     order = 55
     rewrite_order = 40
 

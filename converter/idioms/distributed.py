@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...api_knowledge import DISTRIBUTED_CALLS
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..script import Script, Unsupported
 
 
@@ -32,6 +32,22 @@ class DistributedTraining(Idiom):
     name = "distributed-training"
     title = "init_process_group / DistributedDataParallel / DistributedSampler → refused: Trainer(devices=N, strategy=\"ddp\")"
     fixtures = ("ddp_boilerplate",)
+    examples = (
+        Example(
+            """
+            import torch.distributed as dist
+
+            dist.init_process_group("gloo")
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            refused='hand-written distributed training (torch.distributed.init_process_group)',
+        ),
+    )
     order = 10
 
     def refuse(self, script: Script) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import HookSource, Plan
 from ..transforms import expr, substitute_names
 from ..tree import code_of
@@ -34,6 +34,21 @@ class EpochLoop(Idiom):
     name = "epoch-loop"
     title = "for epoch in range(n) → Trainer(max_epochs=n).fit(...), epoch → self.current_epoch"
     fixtures = ("feedforward_mnist", "function_style")
+    examples = (
+        Example(
+            """
+            NUM_EPOCHS = 3
+            for epoch in range(1, NUM_EPOCHS + 1):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                print(epoch, loss.item())
+            """,
+            after=('pl.Trainer(max_epochs=NUM_EPOCHS,', 'print((self.current_epoch + 1), self.loss.item())'),
+        ),
+    )
     order = 54
     rewrite_order = 30
 

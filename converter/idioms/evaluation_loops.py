@@ -7,7 +7,7 @@ import libcst as cst
 
 from ...api_knowledge import dotted_name
 from ..contexts import is_autocast_item, is_no_grad_item, is_no_grad_with
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..logged_metrics import metric_key, metric_names
 from ..metric_origins import metric_origin
 from ..plan import HookSource, Part, Plan, TestCall, TrainerArgument
@@ -52,6 +52,33 @@ class EvaluationLoops(Idiom):
     name = "evaluation-loops"
     title = "with torch.no_grad(): for batch in val_loader → validation_step / test_step + trainer.test(...)"
     fixtures = ("cnn_classifier", "feedforward_mnist", "checkpoint_best", "lenet_plateau")
+    examples = (
+        Example(
+            """
+            for epoch in range(2):
+                model.train()
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                model.eval()
+                correct = 0
+                with torch.no_grad():
+                    for x, y in val_loader:
+                        correct += (model(x).argmax(1) == y).sum().item()
+                print(correct / len(val_loader.dataset))
+            """,
+            after=(
+                'def validation_step(self, batch, batch_idx):',
+                'self.correct += (self.model(x).argmax(1) == y).sum().item()',
+                'self.log("val_correct", self.correct)',
+                'num_sanity_val_steps=0',
+                'val_dataloaders=val_loader',
+            ),
+            absent=('torch.no_grad', '.eval()'),
+        ),
+    )
     order = 45
     rewrite_order = 60
 

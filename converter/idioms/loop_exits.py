@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import HookSource, Mode, Part, Plan
 from ..transforms import apply, statement
 from ..tree import contains
@@ -38,6 +38,27 @@ class LoopExits(Idiom):
     name = "loop-exits"
     title = "break / continue in the batch loop (--dry-run) → skip flag / return in training_step"
     fixtures = ("function_style",)
+    examples = (
+        Example(
+            """
+            DRY_RUN = True
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                    if DRY_RUN:
+                        break
+            """,
+            after=(
+                'self.skip_rest_of_epoch = False',
+                'if self.skip_rest_of_epoch:',
+                'self.skip_rest_of_epoch = True',
+                'return loss',
+            ),
+        ),
+    )
     order = 42
     rewrite_order = 5
 

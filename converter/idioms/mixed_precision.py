@@ -7,7 +7,7 @@ import libcst as cst
 from ...api_knowledge import AUTOCAST_CONTEXTS, BFLOAT16_DTYPES, FLOAT16_DTYPES, GRAD_SCALERS, dotted_name
 from ..device_choice import gpu_condition
 from ..facts import Facts
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..names import usage_of
 from ..plan import HookSource, Lowering, Plan, TrainerArgument
 from ..result import Change
@@ -48,6 +48,21 @@ class MixedPrecision(Idiom):
     name = "mixed-precision"
     title = "torch.autocast + GradScaler → Trainer(precision=\"16-mixed\" | \"bf16-mixed\")"
     fixtures = ("mixed_precision",)
+    examples = (
+        Example(
+            """
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('precision="bf16-mixed"',),
+            absent=('torch.autocast',),
+        ),
+    )
     order = 30
     rewrite_order = 80
 

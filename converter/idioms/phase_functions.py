@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import HookSource, Plan
 from ..transforms import substitute_names
 
@@ -41,6 +41,26 @@ class PhaseFunctions(Idiom):
     name = "phase-functions"
     title = "train(...) / test(...) functions called from the epoch loop → inlined into the hooks"
     fixtures = ("function_style", "train_one_epoch", "average_meter", "train_step_function")
+    examples = (
+        Example(
+            """
+            def train(net, data, opt):
+                for x, y in data:
+                    opt.zero_grad()
+                    loss = F.cross_entropy(net(x), y)
+                    loss.backward()
+                    opt.step()
+                return loss.item()
+
+
+            for epoch in range(2):
+                last = train(model, loader, optimizer)
+                print(last)
+            """,
+            after=('loss = F.cross_entropy(self.model(x), y)', 'last = self.loss.item()', 'train_dataloaders=loader'),
+            absent=('def train(',),
+        ),
+    )
     order = 15
     rewrite_order = 20
 

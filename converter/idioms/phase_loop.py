@@ -9,7 +9,7 @@ import libcst as cst
 
 from ...api_knowledge import GRAD_MODE_SWITCH
 from ..facts import Layout, Phase
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..layout import Shape
 from ..script import Script, Unsupported
 from ..transforms import substitute_names
@@ -69,6 +69,29 @@ class PhaseLoop(Idiom):
     name = "phase-loop"
     title = "for phase in [\"train\", \"val\"]: one batch loop per phase → training_step + validation_step"
     fixtures = ("transfer_learning_phases",)
+    examples = (
+        Example(
+            """
+            loaders = {"train": loader, "val": val_loader}
+            for epoch in range(2):
+                for phase in ["train", "val"]:
+                    model.train() if phase == "train" else model.eval()
+                    for x, y in loaders[phase]:
+                        optimizer.zero_grad()
+                        with torch.set_grad_enabled(phase == "train"):
+                            loss = F.cross_entropy(model(x), y)
+                            if phase == "train":
+                                loss.backward()
+                                optimizer.step()
+            """,
+            after=(
+                'def training_step(self, batch, batch_idx):',
+                'def validation_step(self, batch, batch_idx):',
+                'train_dataloaders=loaders["train"], val_dataloaders=loaders["val"]',
+            ),
+            absent=('set_grad_enabled', 'phase'),
+        ),
+    )
     order = 25
 
     def find_layout(self, script: Script, batch_loop: cst.For) -> Shape | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import HookSource, Plan
 from ..transforms import RemoveReceiverCalls, apply
 
@@ -32,6 +32,22 @@ class ProgressBars(Idiom):
     name = "progress-bars"
     title = "tqdm(loader) / trange(epochs) / pbar.set_postfix(...) → Lightning's progress bar"
     fixtures = ("tqdm_loops",)
+    examples = (
+        Example(
+            """
+            from tqdm import tqdm, trange
+
+            for epoch in trange(2):
+                for x, y in tqdm(loader):
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('pl.Trainer(max_epochs=2,', 'train_dataloaders=loader'),
+            absent=('tqdm(loader)',),
+        ),
+    )
     rewrite_order = 10
 
     def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:

@@ -8,7 +8,7 @@ import dataclasses
 import libcst as cst
 
 from ...api_knowledge import PLATEAU_SCHEDULER
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..logged_metrics import metric_key
 from ..names import usage_of
 from ..plan import Mode, Plan, SchedulerConfig
@@ -42,6 +42,22 @@ class LearningRateSchedulers(Idiom):
     name = "lr-schedulers"
     title = "scheduler.step() per batch / per epoch / ReduceLROnPlateau.step(val_loss) → configure_optimizers"
     fixtures = ("lenet_plateau", "onecycle_per_batch", "regression_steplr", "accumulation_last_batch")
+    examples = (
+        Example(
+            """
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                scheduler.step()
+            """,
+            after=('return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}',),
+            absent=('scheduler.step()',),
+        ),
+    )
     order = 40
 
     def prepare(self, plan: Plan) -> None:

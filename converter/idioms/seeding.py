@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ...api_knowledge import SEED_EVERYTHING_GENERATORS, SEED_FUNCTIONS
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import Plan, Removal, Replacement
 from ..script import Script
 from ..tree import code_of
@@ -36,6 +36,26 @@ class Seeding(Idiom):
     name = "seeding"
     title = "random/numpy/torch seeded with one seed → pl.seed_everything(seed)"
     fixtures = ("seeded_everything",)
+    examples = (
+        Example(
+            """
+            import random
+            import numpy as np
+
+            random.seed(42)
+            np.random.seed(42)
+            torch.manual_seed(42)
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            after=('pl.seed_everything(42)',),
+            absent=('np.random.seed(42)',),
+        ),
+    )
     order = 65
 
     def contribute(self, plan: Plan) -> None:

@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..facts import Layout, StepFunction
 from ..functions import bind_arguments
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..names import usage_of
 from ..script import Script, Unsupported
 from ..transforms import ReplaceCall, substitute_names
@@ -42,6 +42,26 @@ class StepFunctions(Idiom):
     name = "step-functions"
     title = "loss = train_step(model, batch, optimizer) in the batch loop → its body inlined into training_step"
     fixtures = ("train_step_function",)
+    examples = (
+        Example(
+            """
+            def train_step(net, batch, opt):
+                x, y = batch
+                opt.zero_grad()
+                loss = F.cross_entropy(net(x), y)
+                loss.backward()
+                opt.step()
+                return loss.item()
+
+
+            for epoch in range(2):
+                for batch in loader:
+                    loss = train_step(model, batch, optimizer)
+            """,
+            after=('train_step_loss = F.cross_entropy(self.model(x), y)',),
+            absent=('def train_step(',),
+        ),
+    )
     order = 20
 
     def find_batch_loop(self, script: Script, function: cst.FunctionDef) -> StepFunction | None:

@@ -7,7 +7,7 @@ import libcst as cst
 
 from ...api_knowledge import SUMMARY_WRITERS, dotted_name
 from ..facts import Facts
-from ..idiom import Idiom
+from ..idiom import Example, Idiom
 from ..plan import Plan
 from ..transforms import apply
 from ..tree import code_of
@@ -37,6 +37,28 @@ class SummaryWriterLogging(Idiom):
     name = "summary-writer"
     title = "writer.add_scalar(tag, value, step) → self.log(tag, value), Trainer(logger=TensorBoardLogger(log_dir))"
     fixtures = ("tensorboard_logging",)
+    examples = (
+        Example(
+            """
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter("runs/mnist")
+            for epoch in range(2):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+                    writer.add_scalar("loss", loss.item(), epoch)
+            """,
+            after=(
+                'self.log("loss", loss.item())',
+                'log_every_n_steps=1',
+                'logger=pl.loggers.TensorBoardLogger("runs/mnist", name="", version="")',
+            ),
+            absent=('add_scalar',),
+        ),
+    )
     order = 52
 
     def contribute(self, plan: Plan) -> None:
