@@ -8,7 +8,6 @@ is stale.
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 from ..sourcefile import atomic_write_text
@@ -50,7 +49,7 @@ def idiom_markdown(idiom: type[Idiom], heading: str = "#") -> str:
 
 def _example_markdown(example: Example, heading: str) -> list[str]:
     """An example: the script's own part, and what the conversion shows (a test checks it)."""
-    parts = [f"{heading}# Example", "", "```python", textwrap.dedent(example.before).strip("\n"), "```", ""]
+    parts = [f"{heading}# Example", "", "```python", example.body.rstrip("\n"), "```", ""]
     if example.refused:
         return parts + [f"is refused: *{example.refused}...*", ""]
     shown = [f"- `{text}`" for text in example.after] + [f"- no more `{text}`" for text in example.absent]

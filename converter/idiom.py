@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
@@ -71,20 +72,68 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 """
 
 
-class Example(NamedTuple):
-    """A short script (after :data:`EXAMPLE_PREAMBLE`) and what its conversion must show. The
-    test suite converts every example; docs/conversions.md shows the first of each idiom."""
+#: the loop of an example that gives only its own parts (``Example(setup=..., between=...)``)
+EXAMPLE_LOOP = """\
+{setup}
+for epoch in {epochs}:
+    {epoch_start}
+    for x, y in {batches}:
+        {batch_start}
+        optimizer.zero_grad()
+        {forward}
+        loss.backward()
+        {between}
+        optimizer.step()
+        {after_step}
+    {epoch_end}
+"""
 
-    before: str
+
+@dataclass(frozen=True)
+class Example:
+    """A short script and what its conversion must show. The test suite converts every example;
+    docs/conversions.md shows the first of each idiom.
+
+    The script is :data:`EXAMPLE_PREAMBLE`, then either ``before`` (a whole script of its own)
+    or :data:`EXAMPLE_LOOP` with its slots filled (``setup`` before the loop, ``between``
+    ``backward()`` and ``step()``...; an empty slot is no line).
+    """
+
+    before: str = ""
+    setup: str = ""
+    epochs: str = "range(2)"
+    epoch_start: str = ""
+    batches: str = "loader"
+    batch_start: str = ""
+    forward: str = "loss = F.cross_entropy(model(x), y)"
+    between: str = ""
+    after_step: str = ""
+    epoch_end: str = ""
     after: tuple[str, ...] = ()  #: lines (or parts of lines) the converted script contains
     absent: tuple[str, ...] = ()  #: text it no longer contains
     note: str | None = None  #: part of a review note the conversion reports
     refused: str | None = None  #: part of the reason the script is refused (then nothing else)
 
     @property
+    def body(self) -> str:
+        """The example's own part of the script (what follows the preamble)."""
+        if self.before:
+            return textwrap.dedent(self.before).strip("\n") + "\n"
+        lines = []
+        for line in EXAMPLE_LOOP.splitlines():
+            slot = line.strip()
+            if not (slot.startswith("{") and slot.endswith("}")) or slot in ("{epochs}", "{batches}"):
+                lines.append(line.format(epochs=self.epochs, batches=self.batches))
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            text = textwrap.dedent(getattr(self, slot[1:-1])).strip("\n")
+            lines += [indent + part if part else "" for part in text.splitlines()]
+        return "\n".join(lines) + "\n"
+
+    @property
     def script(self) -> str:
-        """The whole example script: the preamble, then ``before`` dedented."""
-        return EXAMPLE_PREAMBLE + "\n" + textwrap.dedent(self.before).lstrip("\n")
+        """The whole example script."""
+        return EXAMPLE_PREAMBLE + "\n" + self.body
 
 
 class Idiom:

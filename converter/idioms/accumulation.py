@@ -48,16 +48,15 @@ class GradientAccumulation(Idiom):
         Example(
             """
             ACCUMULATE = 2
-            for epoch in range(2):
-                for i, (x, y) in enumerate(loader):
-                    loss = F.cross_entropy(model(x), y) / ACCUMULATE
-                    loss.backward()
-                    if (i + 1) % ACCUMULATE == 0 or i + 1 == len(loader):
-                        optimizer.step()
-                        optimizer.zero_grad()
+            for i, (inputs, targets) in enumerate(loader):
+                loss = F.cross_entropy(model(inputs), targets) / ACCUMULATE
+                loss.backward()
+                if (i + 1) % ACCUMULATE == 0 or i + 1 == len(loader):
+                    optimizer.step()
+                    optimizer.zero_grad()
             """,
-            after=('accumulate_grad_batches=ACCUMULATE',),
-            absent=('% ACCUMULATE',),
+            after=("accumulate_grad_batches=ACCUMULATE",),
+            absent=("% ACCUMULATE",),
         ),
     )
     order = 31

@@ -35,19 +35,8 @@ class Checkpoints(Idiom):
     fixtures = ("checkpoint_best",)
     examples = (
         Example(
-            """
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                torch.save(model.state_dict(), "last.pt")
-            """,
-            after=(
-                'torch.save(self.model.state_dict(), "last.pt")',
-                '# pl-convert: review — the script saves its own checkpoints',
-            ),
+            epoch_end='torch.save(model.state_dict(), "last.pt")',
+            after=('torch.save(self.model.state_dict(), "last.pt")', "# pl-convert: review — the script saves its own checkpoints"),
         ),
     )
     order = 50

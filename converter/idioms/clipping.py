@@ -39,17 +39,9 @@ class GradientClipping(Idiom):
     fixtures = ("clip_grad_norm", "grad_clipping", "accumulation_last_batch")
     examples = (
         Example(
-            """
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-                    optimizer.step()
-            """,
+            between="torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)",
             after=('gradient_clip_val=1.0, gradient_clip_algorithm="norm"',),
-            absent=('clip_grad_norm_',),
+            absent=("clip_grad_norm_",),
         ),
     )
     order = 35

@@ -34,17 +34,9 @@ class DataParallel(Idiom):
     fixtures = ("data_parallel",)
     examples = (
         Example(
-            """
-            model = nn.DataParallel(model)
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-            """,
-            after=('# pl-convert: review — nn.DataParallel removed',),
-            absent=('model = nn.DataParallel(model)',),
+            setup="model = nn.DataParallel(model)",
+            after=("# pl-convert: review — nn.DataParallel removed",),
+            absent=("model = nn.DataParallel(model)",),
         ),
     )
     order = 60

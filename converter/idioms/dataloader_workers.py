@@ -43,15 +43,7 @@ class DataLoaderWorkers(Idiom):
     fixtures = ("feedforward_mnist", "cnn_classifier")
     examples = (
         Example(
-            """
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-            """,
-            after=('train_dataloaders=loader',),
+            after=("train_dataloaders=loader",),
             note="kept the DataLoaders' own num_workers (`loader`: not set, so 0)",
         ),
     )

@@ -42,19 +42,13 @@ class Devices(Idiom):
     fixtures = ("feedforward_mnist", "lenet_plateau", "device_global")
     examples = (
         Example(
-            """
+            setup="""
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
             model.to(device)
-            for epoch in range(2):
-                for x, y in loader:
-                    x, y = x.to(device), y.to(device)
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
             """,
+            batch_start="x, y = x.to(device), y.to(device)",
             after=('accelerator="gpu" if torch.cuda.is_available() else "cpu", devices=1',),
-            absent=('.to(device)', 'torch.device('),
+            absent=(".to(device)", "torch.device("),
         ),
     )
     order = 55

@@ -34,18 +34,12 @@ class DistributedTraining(Idiom):
     fixtures = ("ddp_boilerplate",)
     examples = (
         Example(
-            """
+            setup="""
             import torch.distributed as dist
 
             dist.init_process_group("gloo")
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
             """,
-            refused='hand-written distributed training (torch.distributed.init_process_group)',
+            refused="hand-written distributed training (torch.distributed.init_process_group)",
         ),
     )
     order = 10

@@ -36,17 +36,10 @@ class EpochLoop(Idiom):
     fixtures = ("feedforward_mnist", "function_style")
     examples = (
         Example(
-            """
-            NUM_EPOCHS = 3
-            for epoch in range(1, NUM_EPOCHS + 1):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                print(epoch, loss.item())
-            """,
-            after=('pl.Trainer(max_epochs=NUM_EPOCHS,', 'print((self.current_epoch + 1), self.loss.item())'),
+            setup="NUM_EPOCHS = 3",
+            epochs="range(1, NUM_EPOCHS + 1)",
+            epoch_end="print(epoch, loss.item())",
+            after=("pl.Trainer(max_epochs=NUM_EPOCHS,", "print((self.current_epoch + 1), self.loss.item())"),
         ),
     )
     order = 54

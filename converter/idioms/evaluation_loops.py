@@ -54,29 +54,23 @@ class EvaluationLoops(Idiom):
     fixtures = ("cnn_classifier", "feedforward_mnist", "checkpoint_best", "lenet_plateau")
     examples = (
         Example(
-            """
-            for epoch in range(2):
-                model.train()
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                model.eval()
-                correct = 0
-                with torch.no_grad():
-                    for x, y in val_loader:
-                        correct += (model(x).argmax(1) == y).sum().item()
-                print(correct / len(val_loader.dataset))
+            epoch_start="model.train()",
+            epoch_end="""
+            model.eval()
+            correct = 0
+            with torch.no_grad():
+                for x, y in val_loader:
+                    correct += (model(x).argmax(1) == y).sum().item()
+            print(correct / len(val_loader.dataset))
             """,
             after=(
-                'def validation_step(self, batch, batch_idx):',
-                'self.correct += (self.model(x).argmax(1) == y).sum().item()',
+                "def validation_step(self, batch, batch_idx):",
+                "self.correct += (self.model(x).argmax(1) == y).sum().item()",
                 'self.log("val_correct", self.correct)',
-                'num_sanity_val_steps=0',
-                'val_dataloaders=val_loader',
+                "num_sanity_val_steps=0",
+                "val_dataloaders=val_loader",
             ),
-            absent=('torch.no_grad', '.eval()'),
+            absent=("torch.no_grad", ".eval()"),
         ),
     )
     order = 45

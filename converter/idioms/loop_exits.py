@@ -40,23 +40,12 @@ class LoopExits(Idiom):
     fixtures = ("function_style",)
     examples = (
         Example(
-            """
-            DRY_RUN = True
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                    if DRY_RUN:
-                        break
+            setup="DRY_RUN = True",
+            after_step="""
+            if DRY_RUN:
+                break
             """,
-            after=(
-                'self.skip_rest_of_epoch = False',
-                'if self.skip_rest_of_epoch:',
-                'self.skip_rest_of_epoch = True',
-                'return loss',
-            ),
+            after=("self.skip_rest_of_epoch = False", "if self.skip_rest_of_epoch:", "self.skip_rest_of_epoch = True", "return loss"),
         ),
     )
     order = 42

@@ -50,17 +50,12 @@ class MixedPrecision(Idiom):
     fixtures = ("mixed_precision",)
     examples = (
         Example(
-            """
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    with torch.autocast("cpu", dtype=torch.bfloat16):
-                        loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
+            forward="""
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = F.cross_entropy(model(x), y)
             """,
             after=('precision="bf16-mixed"',),
-            absent=('torch.autocast',),
+            absent=("torch.autocast",),
         ),
     )
     order = 30

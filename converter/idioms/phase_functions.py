@@ -45,20 +45,21 @@ class PhaseFunctions(Idiom):
         Example(
             """
             def train(net, data, opt):
-                for x, y in data:
+                net.train()
+                for images, labels in data:
                     opt.zero_grad()
-                    loss = F.cross_entropy(net(x), y)
-                    loss.backward()
+                    batch_loss = F.cross_entropy(net(images), labels)
+                    batch_loss.backward()
                     opt.step()
-                return loss.item()
+                return batch_loss.item()
 
 
             for epoch in range(2):
                 last = train(model, loader, optimizer)
                 print(last)
             """,
-            after=('loss = F.cross_entropy(self.model(x), y)', 'last = self.loss.item()', 'train_dataloaders=loader'),
-            absent=('def train(',),
+            after=("batch_loss = F.cross_entropy(self.model(images), labels)", "last = self.batch_loss.item()", "train_dataloaders=loader"),
+            absent=("def train(",),
         ),
     )
     order = 15

@@ -76,20 +76,20 @@ class PhaseLoop(Idiom):
             for epoch in range(2):
                 for phase in ["train", "val"]:
                     model.train() if phase == "train" else model.eval()
-                    for x, y in loaders[phase]:
+                    for inputs, labels in loaders[phase]:
                         optimizer.zero_grad()
                         with torch.set_grad_enabled(phase == "train"):
-                            loss = F.cross_entropy(model(x), y)
+                            loss = F.cross_entropy(model(inputs), labels)
                             if phase == "train":
                                 loss.backward()
                                 optimizer.step()
             """,
             after=(
-                'def training_step(self, batch, batch_idx):',
-                'def validation_step(self, batch, batch_idx):',
+                "def training_step(self, batch, batch_idx):",
+                "def validation_step(self, batch, batch_idx):",
                 'train_dataloaders=loaders["train"], val_dataloaders=loaders["val"]',
             ),
-            absent=('set_grad_enabled', 'phase'),
+            absent=("set_grad_enabled", "phase"),
         ),
     )
     order = 25

@@ -34,18 +34,11 @@ class ProgressBars(Idiom):
     fixtures = ("tqdm_loops",)
     examples = (
         Example(
-            """
-            from tqdm import tqdm, trange
-
-            for epoch in trange(2):
-                for x, y in tqdm(loader):
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-            """,
-            after=('pl.Trainer(max_epochs=2,', 'train_dataloaders=loader'),
-            absent=('tqdm(loader)',),
+            setup="from tqdm import tqdm, trange",
+            epochs="trange(2)",
+            batches="tqdm(loader)",
+            after=("pl.Trainer(max_epochs=2,", "train_dataloaders=loader"),
+            absent=("tqdm(loader)", "trange(2)"),
         ),
     )
     rewrite_order = 10

@@ -44,18 +44,10 @@ class LearningRateSchedulers(Idiom):
     fixtures = ("lenet_plateau", "onecycle_per_batch", "regression_steplr", "accumulation_last_batch")
     examples = (
         Example(
-            """
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                scheduler.step()
-            """,
+            setup="scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)",
+            epoch_end="scheduler.step()",
             after=('return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}',),
-            absent=('scheduler.step()',),
+            absent=("scheduler.step()",),
         ),
     )
     order = 40

@@ -38,22 +38,16 @@ class Seeding(Idiom):
     fixtures = ("seeded_everything",)
     examples = (
         Example(
-            """
+            setup="""
             import random
             import numpy as np
 
             random.seed(42)
             np.random.seed(42)
             torch.manual_seed(42)
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
             """,
-            after=('pl.seed_everything(42)',),
-            absent=('np.random.seed(42)',),
+            after=("pl.seed_everything(42)",),
+            absent=("np.random.seed(42)",),
         ),
     )
     order = 65

@@ -47,19 +47,19 @@ class StepFunctions(Idiom):
             """
             def train_step(net, batch, opt):
                 x, y = batch
+                out = net(x)
+                loss = F.cross_entropy(out, y)
                 opt.zero_grad()
-                loss = F.cross_entropy(net(x), y)
                 loss.backward()
                 opt.step()
                 return loss.item()
 
 
-            for epoch in range(2):
-                for batch in loader:
-                    loss = train_step(model, batch, optimizer)
+            for batch in loader:
+                loss = train_step(model, batch, optimizer)
             """,
-            after=('train_step_loss = F.cross_entropy(self.model(x), y)',),
-            absent=('def train_step(',),
+            after=("train_step_loss = F.cross_entropy(out, y)",),
+            absent=("def train_step(",),
         ),
     )
     order = 20

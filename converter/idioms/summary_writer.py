@@ -39,24 +39,14 @@ class SummaryWriterLogging(Idiom):
     fixtures = ("tensorboard_logging",)
     examples = (
         Example(
-            """
+            setup="""
             from torch.utils.tensorboard import SummaryWriter
 
             writer = SummaryWriter("runs/mnist")
-            for epoch in range(2):
-                for x, y in loader:
-                    optimizer.zero_grad()
-                    loss = F.cross_entropy(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                    writer.add_scalar("loss", loss.item(), epoch)
             """,
-            after=(
-                'self.log("loss", loss.item())',
-                'log_every_n_steps=1',
-                'logger=pl.loggers.TensorBoardLogger("runs/mnist", name="", version="")',
-            ),
-            absent=('add_scalar',),
+            after_step='writer.add_scalar("loss", loss.item(), epoch)',
+            after=('self.log("loss", loss.item())', "log_every_n_steps=1", 'logger=pl.loggers.TensorBoardLogger("runs/mnist", name="", version="")'),
+            absent=("add_scalar",),
         ),
     )
     order = 52
