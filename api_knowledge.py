@@ -104,16 +104,50 @@ PROGRESS_BARS = frozenset({"tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", 
 DATALOADERS = frozenset({"torch.utils.data.DataLoader"})
 DEVICE_CONSTRUCTORS = frozenset({"torch.device"})
 DATA_PARALLEL = frozenset({"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.data_parallel.DataParallel"})
-#: hand-written multi-process training -> the name a refusal shows
-DISTRIBUTED_CALLS: dict[str, str] = {
-    "torch.distributed.init_process_group": "torch.distributed.init_process_group",
-    "torch.nn.parallel.DistributedDataParallel": "DistributedDataParallel",
-    "torch.nn.parallel.distributed.DistributedDataParallel": "DistributedDataParallel",
-    "torch.utils.data.distributed.DistributedSampler": "DistributedSampler",
-    "torch.utils.data.DistributedSampler": "DistributedSampler",
-    "torch.multiprocessing.spawn": "torch.multiprocessing.spawn",
+
+# --- torch.distributed ---------------------------------------------------------------------
+#: setting up and tearing down the default process group
+INIT_PROCESS_GROUP = frozenset({"torch.distributed.init_process_group", "torch.distributed.distributed_c10d.init_process_group"})
+DESTROY_PROCESS_GROUP = frozenset({"torch.distributed.destroy_process_group", "torch.distributed.distributed_c10d.destroy_process_group"})
+#: starting one process per rank, ``fn(rank, *args)`` in each
+PROCESS_SPAWN = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.spawn.spawn", "torch.multiprocessing.start_processes"})
+#: processes started one by one (no launcher Lightning can stand in for)
+PROCESS_CLASSES = frozenset({"torch.multiprocessing.Process", "multiprocessing.Process"})
+#: choosing the process's GPU by hand (Lightning does it)
+SET_DEVICE_CALLS = frozenset({"torch.cuda.set_device", "torch.accelerator.set_device_index"})
+DDP_WRAPPERS = frozenset({"torch.nn.parallel.DistributedDataParallel", "torch.nn.parallel.distributed.DistributedDataParallel"})
+#: DistributedDataParallel's options that ``DDPStrategy(...)`` passes on to it unchanged
+DDP_STRATEGY_OPTIONS = frozenset({"find_unused_parameters", "bucket_cap_mb", "gradient_as_bucket_view", "static_graph", "broadcast_buffers", "check_reduction", "init_sync"})
+#: DistributedDataParallel's options that place the model (Lightning sets them from the Trainer's devices)
+DDP_DEVICE_OPTIONS = frozenset({"module", "device_ids", "output_device", "dim"})
+DISTRIBUTED_SAMPLERS = frozenset({"torch.utils.data.distributed.DistributedSampler", "torch.utils.data.DistributedSampler"})
+#: torch.distributed queries and calls -> what a LightningModule hook writes instead ({module} is ``self``)
+RANK_QUERIES: dict[str, str] = {
+    "torch.distributed.get_rank": "{module}.global_rank",
+    "torch.distributed.get_world_size": "{module}.trainer.world_size",
+    "torch.distributed.barrier": "{module}.trainer.strategy.barrier()",
+}
+#: the environment variables a launcher (torchrun) sets -> what they hold
+LAUNCHER_ENVIRONMENT: dict[str, str] = {
+    "RANK": "rank", "LOCAL_RANK": "local_rank", "WORLD_SIZE": "world_size", "LOCAL_WORLD_SIZE": "local_world_size",
+    "MASTER_ADDR": "address", "MASTER_PORT": "address",
+}
+#: sharding and model parallelism that no ``strategy=`` maps exactly -> what a refusal calls it
+DISTRIBUTED_UNMAPPED: dict[str, str] = {
+    "torch.distributed.fsdp.FullyShardedDataParallel": "FullyShardedDataParallel",
+    "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel": "FullyShardedDataParallel",
+    "torch.distributed.fsdp.fully_shard": "fully_shard (FSDP2)",
+    "torch.distributed._composable.fsdp.fully_shard": "fully_shard (FSDP2)",
+    "torch.distributed.device_mesh.init_device_mesh": "init_device_mesh (tensor/device-mesh parallelism)",
+    "torch.distributed.tensor.parallel.parallelize_module": "parallelize_module (tensor parallelism)",
+    "torch.distributed.pipelining.pipeline": "torch.distributed.pipelining",
+    "torch.distributed.optim.ZeroRedundancyOptimizer": "ZeroRedundancyOptimizer",
+    "torch.distributed.rpc.init_rpc": "torch.distributed.rpc",
+    "torch.distributed.autograd.context": "distributed autograd (torch.distributed.autograd)",
     "torch.distributed.launch": "torch.distributed.launch",
 }
+#: the Lightning strategies classes the converter writes (under ``<alias>.strategies``)
+DDP_STRATEGY_CLASS = "DDPStrategy"
 
 # --- Lightning -----------------------------------------------------------------------------
 #: the top-level packages of Lightning (any import of one makes a file a Lightning file)

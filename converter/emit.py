@@ -25,18 +25,38 @@ def emit(plan: Plan, options: ConvertOptions) -> str:
     newline = module.default_newline
     markers = options.review_markers
     replacements = [Replacement(facts.region, _region(plan, markers), keep_leading_lines=False)]
+    if plan.trainer_at is not None:
+        replacements.append(Replacement(plan.trainer_at, [_trainer(plan, markers)]))
     if plan.test is not None:
         replacements.append(Replacement(plan.test.holder, _test_call(plan)))
     replacements += plan.replacements
     comments = {id(n.statement): REVIEW_PREFIX + n.message for n in plan.notes if n.place is NotePlace.REMOVED_STATEMENT and markers}
     removals = [Removal(r.statement, comments.get(id(r.statement))) for r in plan.removals]
-    converted = splice(module, replacements, removals)
+    converted = splice(module, replacements, removals, plan.rewrites)
+    for line in reversed(plan.imports):
+        converted = _with_import(converted, line + newline)
     return _with_import(converted, plan.import_statement + newline).code
 
 
 def render_region(plan: Plan) -> list[cst.BaseStatement]:
     """What replaces the converted region (the planner previews it)."""
     return _region(plan, markers=True)
+
+
+def render_trainer(plan: Plan) -> cst.BaseStatement:
+    """The Trainer's construction (the planner previews it where ``plan.trainer_at`` says)."""
+    return _trainer(plan, markers=True)
+
+
+def _trainer(plan: Plan, markers: bool) -> cst.BaseStatement:
+    """``trainer = pl.Trainer(...)``, with the review notes about it above."""
+    newline = plan.facts.script.module.default_newline
+    trainer_args = ", ".join(arg.render() for arg in plan.ordered_trainer_args())
+    trainer = cst.parse_statement(f"{plan.trainer_name} = {plan.alias}.Trainer({trainer_args}){newline}")
+    trainer_notes = [n.message for n in plan.notes if n.place is NotePlace.TRAINER]
+    if trainer_notes and markers:
+        trainer = trainer.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(REVIEW_PREFIX + m)) for m in trainer_notes])
+    return trainer
 
 
 def render_test_call(plan: Plan) -> list[cst.BaseStatement]:
@@ -54,11 +74,7 @@ def _region(plan: Plan, markers: bool) -> list[cst.BaseStatement]:
             hook_comments[note.hook] = f"{hook_comments[note.hook]}; {note.message}" if note.hook in hook_comments else note.message
     cls = render_class(plan, module.default_indent, newline, hook_comments)
     statements: list[cst.BaseStatement] = [cst.parse_statement(f"{name} = None{newline}") for name in plan.bindings_needed]
-    trainer_args = ", ".join(arg.render() for arg in plan.ordered_trainer_args())
-    trainer = cst.parse_statement(f"{plan.trainer_name} = {plan.alias}.Trainer({trainer_args}){newline}")
-    trainer_notes = [n.message for n in plan.notes if n.place is NotePlace.TRAINER]
-    if trainer_notes and markers:
-        trainer = trainer.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(REVIEW_PREFIX + m)) for m in trainer_notes])
+    trainer = [_trainer(plan, markers)] if plan.trainer_at is None else []
     in_function = isinstance(facts.scope, cst.FunctionDef) or facts.script.parents.block_owner(facts.region) is not module
     blanks = [cst.EmptyLine(indent=False)] * (1 if in_function else 2)
     cls = cls.with_changes(leading_lines=blanks)
@@ -70,7 +86,7 @@ def _region(plan: Plan, markers: bool) -> list[cst.BaseStatement]:
     lit = lit.with_changes(leading_lines=blanks + region_lines)
     fit_args = ", ".join([plan.instance_name] + [arg.render() for arg in plan.fit_loaders])
     fit = cst.parse_statement(f"{plan.trainer_name}.fit({fit_args}){newline}")
-    return [cls] + statements + [lit, trainer, fit]
+    return [cls] + statements + [lit] + trainer + [fit]
 
 
 def _test_call(plan: Plan) -> list[cst.BaseStatement]:

@@ -19,6 +19,7 @@ from ..api_knowledge import dotted_name
 from .tree import code_of
 
 if TYPE_CHECKING:
+    from .distributed import DistributedFacts
     from .script import Script
 
 
@@ -158,6 +159,7 @@ class DeviceFacts:
     names: set[str]  #: variables holding a device (``device``)
     assigns: list[cst.BaseStatement]  #: the statements choosing it
     uses_cuda_calls: bool  #: ``x.cuda()`` somewhere
+    index_names: frozenset[str] = frozenset()  #: names holding a device index (``model.to(rank)``)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +170,7 @@ class Facts(Layout):
     schedulers: list[SchedulerFact] = field(default_factory=list)
     models: list[ModelFact] = field(default_factory=list)  #: in the order the optimizers use them
     devices: DeviceFacts = field(default_factory=lambda: DeviceFacts(set(), [], False))
+    distributed: DistributedFacts | None = None  #: hand-written multi-process training
 
     @property
     def model_names(self) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
 
@@ -34,6 +34,7 @@ STEP_HOOKS = ("training_step", "validation_step", "test_step")
 TRAINER_ARGUMENT_ORDER = (
     "max_epochs", "accelerator", "devices", "gradient_clip_val", "gradient_clip_algorithm", "precision",
     "accumulate_grad_batches", "log_every_n_steps", "logger", "num_sanity_val_steps",
+    "strategy", "num_nodes", "use_distributed_sampler",
 )
 
 
@@ -128,6 +129,15 @@ class Replacement:
     keep_leading_lines: bool = True  #: the replacement takes over the comments above the statement
 
 
+@dataclass(frozen=True, eq=False)
+class Rewrite:
+    """A statement outside the converted loop edited in place: ``edit`` gets it as spliced so far
+    (the statements nested in it keep their own edits) and returns it changed."""
+
+    statement: cst.CSTNode
+    edit: Callable[[cst.CSTNode], cst.CSTNode]
+
+
 class NotePlace(Enum):
     """Where a review note is written into the code as a ``# pl-convert: review`` comment."""
 
@@ -192,6 +202,22 @@ class Lowering:
         return any(arg.keyword == keyword for arg in self.trainer_args)
 
 
+@dataclass(eq=False)
+class Strategy:
+    """The Trainer's distributed strategy, which several idioms assemble (the process launch, the
+    DDP wrap's options, the backend)."""
+
+    name: str = "ddp"
+    options: dict[str, str] = field(default_factory=dict)  #: ``DDPStrategy`` keyword -> code
+
+    def render(self, alias: str) -> str:
+        """``"ddp"``, or ``pl.strategies.DDPStrategy(find_unused_parameters=True)``."""
+        if not self.options:
+            return f'"{self.name}"'
+        namespace = "pl.strategies" if alias == "pl" else f"{alias}.pytorch.strategies"
+        return f"{namespace}.DDPStrategy({', '.join(f'{k}={v}' for k, v in self.options.items())})"
+
+
 @dataclass(frozen=True, eq=False)
 class TestCall:
     """``trainer.test(...)`` in place of the final test loop."""
@@ -225,6 +251,10 @@ class Plan:
     test: TestCall | None = None
     removals: list[Removal] = field(default_factory=list)
     replacements: list[Replacement] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+    strategy: Strategy | None = None  #: hand-written multi-process training: the strategy that replaces it
+    trainer_at: cst.BaseStatement | None = None  #: the statement the Trainer's construction replaces (None: where the loop was)
+    imports: list[str] = field(default_factory=list)  #: import statements the converted script needs besides Lightning's
     notes: list[ReviewNote] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
@@ -250,6 +280,11 @@ class Plan:
 
     def add_trainer_argument(self, keyword: str, code: str) -> None:
         self.trainer_args.append(TrainerArgument(keyword, code))
+
+    def set_trainer_argument(self, keyword: str, code: str) -> None:
+        """Add Trainer argument ``keyword``, or replace the one an earlier idiom added."""
+        self.trainer_args = [arg for arg in self.trainer_args if arg.keyword != keyword]
+        self.add_trainer_argument(keyword, code)
 
     def change(self, node_or_span, description: str) -> None:
         """Report an edit: at a node's lines, at a (first, last) span, or at the top (None)."""

@@ -17,7 +17,7 @@ from typing import Sequence
 import libcst as cst
 
 from ..api_knowledge import LIGHTNING_IMPORT_STYLES
-from .emit import render_region, render_test_call
+from .emit import render_region, render_test_call, render_trainer
 from .facts import Facts
 from .hooks import fill_hooks
 from .idiom import Idiom
@@ -105,6 +105,12 @@ def _loader_argument(keyword: str, loader: cst.BaseExpression) -> TrainerArgumen
     return TrainerArgument(keyword, code_of(loader))
 
 
+def names_read_now(plan: Plan) -> set[str]:
+    """Names the converted script reads as the plan stands now (for a prune that must see the
+    removals the idioms before it made)."""
+    return _Preview(plan).names_read()
+
+
 class _Preview:
     """The converted script as the plan stands, for the names it still reads."""
 
@@ -112,9 +118,11 @@ class _Preview:
         self.plan = plan
         facts = plan.facts
         replacements = [Replacement(facts.region, render_region(plan), keep_leading_lines=False)]
+        if plan.trainer_at is not None:
+            replacements.append(Replacement(plan.trainer_at, [render_trainer(plan)]))
         if plan.test is not None:
             replacements.append(Replacement(plan.test.holder, render_test_call(plan)))
-        self.module = splice(facts.script.module, replacements + plan.replacements, plan.removals)
+        self.module = splice(facts.script.module, replacements + plan.replacements, plan.removals, plan.rewrites)
         self.removed_at_preview = len(plan.removals)
         self.read = names_loaded_anywhere(self.module)
 

@@ -15,12 +15,12 @@ import libcst as cst
 from .tree import has_call, if_chain
 
 if TYPE_CHECKING:
-    from .plan import Removal, Replacement
+    from .plan import Removal, Replacement, Rewrite
 
 
-def splice(module: cst.Module, replacements: Sequence[Replacement], removals: Sequence[Removal]) -> cst.Module:
-    """``module`` with ``replacements`` and ``removals`` applied."""
-    return module.visit(_Splice(replacements, removals))
+def splice(module: cst.Module, replacements: Sequence[Replacement], removals: Sequence[Removal], rewrites: Sequence[Rewrite] = ()) -> cst.Module:
+    """``module`` with ``replacements``, ``removals`` and ``rewrites`` applied."""
+    return module.visit(_Splice(replacements, removals, rewrites))
 
 
 def leading_blanks(stmt: cst.CSTNode) -> list[cst.EmptyLine]:
@@ -42,8 +42,11 @@ def _emptied_if(stmt: cst.If) -> bool:
 
 
 class _Splice(cst.CSTTransformer):
-    def __init__(self, replacements: Sequence[Replacement], removals: Sequence[Removal]) -> None:
+    def __init__(self, replacements: Sequence[Replacement], removals: Sequence[Removal], rewrites: Sequence[Rewrite] = ()) -> None:
         self.replacements = {r.statement: r for r in replacements}
+        self.rewrites: dict[cst.CSTNode, list[Rewrite]] = {}
+        for rewrite in rewrites:
+            self.rewrites.setdefault(rewrite.statement, []).append(rewrite)
         self.removed = {r.statement: r for r in removals}
         self.markers: dict[int, cst.CSTNode] = {}  #: id -> the removed-statement marker (held, so ids stay unique)
         self._left_over: list[cst.EmptyLine] = []
@@ -66,6 +69,8 @@ class _Splice(cst.CSTTransformer):
             marker = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=lines)
             self.markers[id(marker)] = marker  # keeps the marker alive: its id must not be reused
             return marker
+        for rewrite in self.rewrites.get(original, ()):
+            updated = rewrite.edit(updated)
         if isinstance(updated, (cst.Module, cst.IndentedBlock)):
             body = self._without_markers(list(updated.body))
             if self._left_over:  # a review comment whose statement was the block's last

@@ -3,9 +3,12 @@ the optimizers are built from, and the device handling (read-only)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
 from ..api_knowledge import DEVICE_CONSTRUCTORS, OPTIMIZER_CLASSES, OPTIMIZER_MODULE, SCHEDULER_MODULE, dotted_name
+from .distributed import find_distributed
 from .facts import DeviceFacts, Facts, Layout, ModelFact, OptimizerFact, Phase, SchedulerFact
 from .functions import bind_arguments, single_call_site
 from .names import call_name, param_names
@@ -17,12 +20,18 @@ def gather_facts(layout: Layout) -> Facts:
     """The layout (with its views built) and what trains."""
     script = layout.script
     caller = Caller.of(layout)
+    distributed = find_distributed(script, layout)
     optimizers = find_optimizers(layout, caller)
     epoch = layout.epoch
     schedulers = find_schedulers(script, layout.train, epoch.pre + epoch.mid + epoch.post if epoch else [], caller)
-    models = [_model(caller, name) for name in _model_names(script, optimizers, caller)]
+    wrapped = distributed.wrapped if distributed is not None else {}
+    names = list(dict.fromkeys(wrapped.get(name, name) for name in _model_names(script, optimizers, caller)))
+    models = [_model(caller, name) for name in names]
+    devices = _device_handling(script, layout.scope)
+    if distributed is not None:
+        devices = dataclasses.replace(devices, index_names=distributed.index_names)
     fields = {name: getattr(layout, name) for name in Layout.__dataclass_fields__}
-    return Facts(**fields, optimizers=optimizers, schedulers=schedulers, models=models, devices=_device_handling(script, layout.scope))
+    return Facts(**fields, optimizers=optimizers, schedulers=schedulers, models=models, devices=devices, distributed=distributed)
 
 
 def assignments(script: Script, scope: cst.Module | cst.FunctionDef, name: str) -> list[tuple[cst.BaseStatement, cst.BaseExpression]]:

@@ -21,6 +21,8 @@ from pl_convert.verify import fixture_docs
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 ORIGINALS = sorted(FIXTURES_DIR.glob("*/original.py"))
+#: keys of a distributed case in cases.toml: its process count and its launcher
+LAUNCH_KEYS = ("nproc", "launcher")
 CASES = [pytest.param(path, id=path.parent.name) for path in ORIGINALS]
 RUN_TIME_LIMIT_S = 300  # a hang guard: a script needs 5-13 CPU-seconds, more on a loaded box
 
@@ -104,7 +106,12 @@ def test_every_case_is_described_in_cases_toml() -> None:
     on_disk = {path.parent.name for path in ORIGINALS}
     assert set(descriptions) == on_disk
     for case, fields in descriptions.items():
-        assert set(fields) == {"pattern", "after", "watch"} and all(v.strip() for v in fields.values()), case
+        text = {k: v for k, v in fields.items() if k not in LAUNCH_KEYS}
+        assert set(text) == {"pattern", "after", "watch"} and all(v.strip() for v in text.values()), case
+        # a distributed case says how many processes it runs, and torchrun if the launcher starts them
+        assert set(fields) - set(text) <= {"nproc", "launcher"}, case
+        assert fields.get("launcher", "torchrun") == "torchrun" and ("launcher" not in fields or "nproc" in fields), case
+        assert isinstance(fields.get("nproc", 2), int) and fields.get("nproc", 2) >= 2, case
 
 
 def test_readme_is_generated_from_the_converters_results() -> None:
@@ -124,9 +131,13 @@ def test_original_trains(original: Path, mnist_root: Path, tmp_path: Path) -> No
     # one intra-op thread per script: pytest -n 2 already keeps both cores busy, and
     # oversubscribed torch threads slow a run down several-fold
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    fields = fixture_docs.load_descriptions()[original.parent.name]
+    command = [sys.executable, str(original)]
+    if fields.get("launcher") == "torchrun":  # the script reads RANK/WORLD_SIZE that torchrun sets
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(fields["nproc"]), str(original)]
     try:
         proc = subprocess.run(
-            [sys.executable, str(original)],
+            command,
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -1,59 +1,447 @@
-"""Hand-written distributed training: refused, with the Trainer arguments that replace it."""
+"""Hand-written DistributedDataParallel training → ``Trainer(strategy="ddp", devices=N)``."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from ...api_knowledge import DISTRIBUTED_CALLS
+from ...api_knowledge import DISTRIBUTED_UNMAPPED, PROCESS_CLASSES, RANK_QUERIES
+from ..distributed import DistributedFacts, SamplerUse, environment_key
 from ..idiom import Example, Idiom
+from ..names import param_names
+from ..planner import names_read_now
+from ..plan import HookSource, NotePlace, Plan, Replacement, Rewrite
 from ..script import Script, Unsupported
+from ..transforms import apply, expr, statement_like, substitute_names
+from ..tree import code_of, contains, expr_call
+
+#: DistributedSampler's defaults, which Lightning's own sampler (``use_distributed_sampler``) has too
+_SAMPLER_DEFAULTS = {"shuffle": "True", "seed": "0", "drop_last": "False"}
+#: what the torch.distributed backend says about the accelerator
+_BACKEND_ACCELERATOR = {"gloo": '"cpu"', "nccl": '"gpu"'}
 
 
-class DistributedTraining(Idiom):
-    """Hand-written multi-process training (``init_process_group``, ``DistributedDataParallel``,
-    ``DistributedSampler``, ``torch.multiprocessing.spawn``).
+class DistributedDataParallelTraining(Idiom):
+    """Hand-written multi-process training: ``torch.multiprocessing.spawn`` or a launcher
+    (``torchrun``) reading ``RANK``/``LOCAL_RANK``/``WORLD_SIZE``, ``init_process_group``,
+    ``DistributedDataParallel(model, ...)``, ``DistributedSampler`` with ``set_epoch``, rank
+    guards.
 
     ## Becomes
 
-    Nothing: the script is left alone, with the line of the first distributed call.
+    ``Trainer(strategy="ddp", devices=N)`` (``num_nodes=M`` when torchrun numbered several
+    nodes), ``devices`` read where the script read its world size (``mp.spawn``'s ``nprocs``,
+    ``init_process_group(world_size=...)``, ``WORLD_SIZE``); ``DDPStrategy(...)`` carries the
+    wrap's options (``find_unused_parameters``, ``bucket_cap_mb``...) and the backend
+    (``process_group_backend="gloo"``, which also chooses ``accelerator="cpu"``). The launch
+    (``mp.spawn(run, ...)`` becomes ``run(...)`` without the rank), the process group's set-up and
+    teardown, ``MASTER_ADDR``/``MASTER_PORT`` writes, ``torch.cuda.set_device``, the DDP wrap,
+    the ``DistributedSampler`` (Lightning puts the same one in: shuffled, seed 0) and its
+    ``set_epoch`` go. In hooks the rank is ``self.global_rank`` (``self.local_rank``), the world
+    size ``self.trainer.world_size``, ``dist.barrier()`` ``self.trainer.strategy.barrier()``;
+    after ``fit`` the rank is ``trainer.global_rank``.
 
     ## Refuses
 
-    Always. Convert the single-process version of the script and run it with
-    ``Trainer(devices=N, strategy="ddp")``.
+    Sharding and model parallelism (FSDP, ``fully_shard``, device meshes, pipelines, ZeRO, RPC),
+    processes started one by one, a training not in the spawned function, a process group set up
+    with a store or a hand-computed rank, DDP options Lightning has no place for, a sampler whose
+    order Lightning's would not reproduce (another seed, ``shuffle=False``, ``drop_last=True``),
+    the rank read before the Trainer exists. Each refusal names the line and the construct.
 
     ## Why
 
-    One Lightning process starts the others itself, builds the sampler and syncs the gradients;
-    the script's own process group, wrapper and sampler would do it a second time. Removing them
-    is not a local edit (ranks, ``set_epoch``, rank-0 printing and saving all depend on them).
+    Lightning launches the processes, sets the group up, wraps the module in DDP with the same
+    gradient averaging and gives each rank the same ``DistributedSampler`` (seed 0, the epoch
+    number each epoch): with the script's own seeding kept, every rank trains on the same batches
+    with the same numbers. A second process group, wrap or sampler of the script's own would
+    double them.
     """
 
     name = "distributed-training"
-    title = "init_process_group / DistributedDataParallel / DistributedSampler → refused: Trainer(devices=N, strategy=\"ddp\")"
-    fixtures = ("ddp_boilerplate",)
+    title = 'mp.spawn / torchrun + init_process_group + DDP + DistributedSampler → Trainer(strategy="ddp", devices=N)'
+    fixtures = ("ddp_spawn", "ddp_torchrun")
     examples = (
         Example(
-            setup="""
+            before="""
             import torch.distributed as dist
+            import torch.multiprocessing as mp
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            from torch.utils.data.distributed import DistributedSampler
 
-            dist.init_process_group("gloo")
+
+            def run(rank, world_size):
+                dist.init_process_group("gloo", rank=rank, world_size=world_size)
+                ds = TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,)))
+                sampler = DistributedSampler(ds, num_replicas=world_size, rank=rank)
+                loader = DataLoader(ds, batch_size=16, sampler=sampler)
+                net = nn.Linear(4, 2)
+                ddp_net = DDP(net)
+                opt = torch.optim.SGD(ddp_net.parameters(), lr=0.1)
+                for epoch in range(2):
+                    sampler.set_epoch(epoch)
+                    for x, y in loader:
+                        opt.zero_grad()
+                        loss = F.cross_entropy(ddp_net(x), y)
+                        loss.backward()
+                        opt.step()
+                        if rank == 0:
+                            print(loss.item())
+                dist.destroy_process_group()
+
+
+            if __name__ == "__main__":
+                mp.spawn(run, args=(2,), nprocs=2)
             """,
-            refused="hand-written distributed training (torch.distributed.init_process_group)",
+            after=('strategy=pl.strategies.DDPStrategy(process_group_backend="gloo")', "devices=world_size",
+                   'accelerator="cpu"', "if self.global_rank == 0:", "run(2)", "def run(world_size):"),
+            absent=("mp.spawn", "init_process_group", "DDP(", "set_epoch", "DistributedSampler(", "destroy_process_group"),
+        ),
+        Example(
+            before="""
+            from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
+            model = FSDP(model)
+            for x, y in loader:
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            """,
+            refused="FullyShardedDataParallel",
         ),
     )
-    order = 10
+    order = 57  # after devices (55): the strategy chooses the devices
+    rewrite_order = 30
 
+    # --- refusing what no strategy maps -----------------------------------------------------------
     def refuse(self, script: Script) -> None:
         class _Calls(cst.CSTVisitor):
             def visit_Call(self, node: cst.Call) -> None:
                 name = script.qualified_call(node)
-                if name in DISTRIBUTED_CALLS:
+                if name in DISTRIBUTED_UNMAPPED:
                     raise Unsupported(
                         script.line(node),
-                        f"hand-written distributed training ({DISTRIBUTED_CALLS[name]}); convert the single-process "
-                        "version of the script and run it with Trainer(devices=N, strategy=\"ddp\"), which starts the "
-                        "processes, the sampler and the gradient sync itself",
+                        f"{DISTRIBUTED_UNMAPPED[name]}: sharded or model-parallel training; the converter maps plain "
+                        "DistributedDataParallel onto strategy=\"ddp\" only (an FSDP wrap policy is not read yet)",
                     )
+                if name in PROCESS_CLASSES:
+                    raise Unsupported(script.line(node), f"{name}(...): processes started one by one; Lightning's launcher starts one per device itself")
 
         script.module.visit(_Calls())
+
+    # --- hooks ---------------------------------------------------------------------------------------
+    def prepare(self, plan: Plan) -> None:
+        dist = plan.facts.distributed
+        if dist is None:
+            return
+        for name in dist.rank_names:
+            plan.module_attributes[name] = "self.global_rank"
+        for name in dist.local_rank_names:
+            plan.module_attributes[name] = "self.local_rank"
+        models = set(plan.facts.model_names)
+        for wrap in dist.wraps:
+            if wrap.target not in models:
+                plan.module_attributes[wrap.target] = f"self.{wrap.model}"
+        for use in dist.samplers:
+            # the loader's length and batches in hooks: the one Lightning gave its sampler
+            for stmt, call in _loaders_taking(plan.facts.script, use.name or ""):
+                for target in _targets(stmt):
+                    if target == code_of(plan.facts.train.loader):
+                        plan.module_attributes[target] = "self.trainer.train_dataloader"
+
+    def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:
+        dist = plan.facts.distributed
+        if dist is None:
+            return statements
+        samplers = {use.name for use in dist.samplers if use.name}
+        statements = [s for s in statements if _set_epoch_receiver(s) not in samplers]
+        return apply(_RankQueries(plan.facts.script, "self"), statements)
+
+    # --- the script around the loop ------------------------------------------------------------------
+    def contribute(self, plan: Plan) -> None:
+        dist = plan.facts.distributed
+        if dist is None:
+            return
+        script = plan.facts.script
+        strategy_options = dict(_backend_option(dist))
+        for wrap in dist.wraps:
+            for keyword, code in wrap.options:
+                strategy_options[keyword] = code
+            plan.remove(wrap.statement, "removed the DistributedDataParallel wrap (strategy=\"ddp\" wraps the module)")
+        if strategy_options:
+            namespace = "pl.strategies" if plan.alias == "pl" else f"{plan.alias}.pytorch.strategies"
+            strategy = f"{namespace}.DDPStrategy({', '.join(f'{k}={v}' for k, v in strategy_options.items())})"
+        else:
+            strategy = '"ddp"'
+        plan.set_trainer_argument("strategy", strategy)
+        plan.set_trainer_argument("devices", dist.devices)
+        if dist.num_nodes is not None:
+            plan.set_trainer_argument("num_nodes", dist.num_nodes)
+        accelerator = _BACKEND_ACCELERATOR.get(_literal(dist.setup.backend))
+        if accelerator is not None:
+            plan.set_trainer_argument("accelerator", accelerator)
+            # the backend settles what the device choice left open
+            plan.notes = [n for n in plan.notes if not (n.place is NotePlace.TRAINER and "accelerator" in n.message)]
+        if dist.uses_os and "os" not in {a for a in _imported_names(script)}:
+            plan.imports.append("import os")
+        for line, message in dist.notes:
+            plan.note(line, message, NotePlace.TRAINER)
+
+        plan.remove(dist.setup.statement, "removed the process group's set-up (the Trainer's strategy sets it up)")
+        for stmt in dist.plumbing:
+            if not plan.is_removed(stmt):
+                plan.remove(stmt, "removed process-group plumbing (Lightning's launcher does it)")
+        for stmt in dist.set_epoch_calls:
+            if not _in_region(plan, stmt) and not plan.is_removed(stmt):
+                plan.remove(stmt, "removed sampler.set_epoch (Lightning calls it every epoch)")
+        for helper in dist.helpers:  # their calls went with the plumbing
+            plan.remove(helper, f"removed {helper.name.value}() (process-group plumbing)")
+        self._samplers(plan, dist)
+        self._wrapped_names(plan, dist)
+        self._launch(plan, dist)
+        self._ranks_outside(plan, dist)
+
+    def _samplers(self, plan: Plan, dist: DistributedFacts) -> None:
+        script = plan.facts.script
+        for use in dist.samplers:
+            _check_sampler(script, use, dist)
+            if use.name is None:
+                raise Unsupported(script.line(use.call), "DistributedSampler(...) built inline; only `sampler = DistributedSampler(...)` passed to a DataLoader is converted")
+            loaders = _loaders_taking(script, use.name)
+            if not loaders:
+                raise Unsupported(script.line(use.call), f"DistributedSampler `{use.name}` is used other than as a DataLoader's sampler=")
+            plan.remove(use.statement, "removed the DistributedSampler (Lightning gives each rank the same one: shuffled, seed 0)")
+            for stmt, call in loaders:
+                plan.rewrites.append(Rewrite(stmt, _without_sampler_argument(use.name)))
+                plan.change(stmt, f"DataLoader: sampler={use.name} removed (Lightning's DistributedSampler takes its place)")
+
+    def _wrapped_names(self, plan: Plan, dist: DistributedFacts) -> None:
+        """``ddp_model.parameters()`` outside the loop: the model's."""
+        mapping = {w.target: expr(w.model) for w in dist.wraps if w.target != w.model}
+        if not mapping:
+            return
+        for stmt in plan.facts.scope_statements():
+            if stmt is plan.facts.region or plan.is_removed(stmt) or not _reads(stmt, set(mapping)):
+                continue
+            plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping: substitute_names(node, m)))
+            plan.change(stmt, "the DDP-wrapped model → the model itself")
+
+    def _launch(self, plan: Plan, dist: DistributedFacts) -> None:
+        spawn = dist.spawn
+        if spawn is None:
+            return
+        function = spawn.function
+        args = ""
+        if spawn.args is not None:
+            elements = spawn.args.elements if isinstance(spawn.args, (cst.Tuple, cst.List)) else None
+            if elements is None:
+                raise Unsupported(plan.facts.script.line(spawn.call), f"mp.spawn(args={code_of(spawn.args)}): the arguments are not a tuple written out")
+            args = ", ".join(code_of(e.value) for e in elements)
+        call = statement_like(f"{function.name.value}({args})", spawn.statement)
+        plan.replacements.append(Replacement(spawn.statement, [call]))
+        plan.change(spawn.statement, f"mp.spawn({function.name.value}, ...) → {function.name.value}({args}) (the Trainer starts the processes)")
+        rank = param_names(function.params)[0]
+        plan.rewrites.append(Rewrite(function, _without_first_parameter))
+        plan.change((plan.facts.script.line(function), plan.facts.script.line(function)), f"{function.name.value}(): the rank parameter `{rank}` goes (self.global_rank in hooks)")
+
+    def _ranks_outside(self, plan: Plan, dist: DistributedFacts) -> None:
+        """The rank read in the training's function outside the loop: after fit, the Trainer's."""
+        facts = plan.facts
+        script = facts.script
+        names = {n: f"{plan.trainer_name}.global_rank" for n in dist.rank_names}
+        names.update({n: f"{plan.trainer_name}.local_rank" for n in dist.local_rank_names})
+        region = facts.region
+        after = False
+        for stmt in facts.scope_statements():
+            if stmt is region:
+                after = True
+                continue
+            if plan.is_removed(stmt) or stmt in dist.env_reads or any(stmt is w.statement for w in dist.wraps):
+                continue
+            if any(stmt is a for a in facts.devices.assigns):
+                continue  # the device choice (``cuda:{local_rank}``): the Trainer's devices stand in for it
+            read = _reads(stmt, set(names)) or contains(stmt, lambda n: isinstance(n, cst.Call) and script.qualified_call(n) in RANK_QUERIES)
+            if not read:
+                continue
+            if not after:
+                raise Unsupported(
+                    script.line(stmt),
+                    "the rank is read before the training starts (per-rank seeding or data?); with strategy=\"ddp\" it "
+                    "exists once the Trainer runs: move that code into the LightningModule's setup() hook",
+                )
+            mapping = {n: expr(code) for n, code in names.items()}
+            trainer = plan.trainer_name
+            plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping, t=trainer: apply(_RankQueries(script, None, t), [substitute_names(node, m)])[0]))
+            plan.change(stmt, f"the rank after fit → {trainer}.global_rank")
+
+    def prune(self, plan: Plan, still_read: set[str]) -> None:
+        dist = plan.facts.distributed
+        if dist is None:
+            return
+        still_read = names_read_now(plan)  # the script as the other idioms' prunes left it
+        for stmt in dist.env_reads:
+            if plan.is_removed(stmt):
+                continue
+            targets = _targets(stmt)
+            if targets and not (targets & still_read):
+                plan.remove(stmt, "removed a read of the launcher's environment that nothing uses now")
+        for stmt in plan.facts.script.module.body:
+            bound = _distributed_import(stmt)
+            if bound and not (bound & still_read) and not plan.is_removed(stmt):
+                plan.remove(stmt, "removed an import only the distributed plumbing used")
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+class _RankQueries(cst.CSTTransformer):
+    """``dist.get_rank()`` → ``self.global_rank``; in the script after fit, ``trainer.global_rank``."""
+
+    def __init__(self, script: Script, module: str | None, trainer: str | None = None) -> None:
+        self.script, self.module, self.trainer = script, module, trainer
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        name = self.script.qualified_call(original)
+        if name not in RANK_QUERIES:
+            return updated
+        if self.module is not None:
+            return expr(RANK_QUERIES[name].format(module=self.module))
+        return expr(RANK_QUERIES[name].format(module="_").replace("_.trainer", self.trainer).replace("_.", f"{self.trainer}."))
+
+
+def _set_epoch_receiver(stmt: cst.BaseStatement) -> str | None:
+    """``sampler`` of ``sampler.set_epoch(epoch)``."""
+    call = expr_call(stmt)
+    if call is not None and isinstance(call.func, cst.Attribute) and call.func.attr.value == "set_epoch":
+        return code_of(call.func.value)
+    return None
+
+
+def _in_region(plan: Plan, stmt: cst.CSTNode) -> bool:
+    parents = plan.facts.script.parents
+    return stmt is plan.facts.region or any(a is plan.facts.region for a in parents.ancestors(stmt))
+
+
+def _backend_option(dist: DistributedFacts) -> list[tuple[str, str]]:
+    return [("process_group_backend", dist.setup.backend)] if dist.setup.backend is not None else []
+
+
+def _literal(code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        node = cst.parse_expression(code)
+    except cst.ParserSyntaxError:
+        return None
+    return node.evaluated_value if isinstance(node, cst.SimpleString) else None
+
+
+def _check_sampler(script: Script, use: SamplerUse, dist: DistributedFacts) -> None:
+    """The script's sampler must give the batches Lightning's gives (``num_replicas`` and ``rank``
+    the script's own, torch's defaults otherwise)."""
+    line = script.line(use.call)
+    for arg in use.call.args[1:]:
+        keyword = arg.keyword.value if arg.keyword else None
+        value = code_of(arg.value)
+        if keyword in _SAMPLER_DEFAULTS:
+            if value != _SAMPLER_DEFAULTS[keyword]:
+                raise Unsupported(line, f"DistributedSampler({keyword}={value}): Lightning's sampler has {keyword}={_SAMPLER_DEFAULTS[keyword]}; the ranks would train on other batches")
+        elif keyword == "rank":
+            if not (isinstance(arg.value, cst.Name) and arg.value.value in dist.rank_names) and not _is_rank_query(script, arg.value):
+                raise Unsupported(line, f"DistributedSampler(rank={value}): not the process's global rank")
+        elif keyword == "num_replicas":
+            pass  # the world size: devices * num_nodes
+        else:
+            raise Unsupported(line, f"DistributedSampler({keyword or value}...): an argument Lightning's sampler does not take")
+    if not use.call.args:
+        raise Unsupported(line, "DistributedSampler() without a dataset")
+
+
+def _is_rank_query(script: Script, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and script.qualified_call(node) == "torch.distributed.get_rank" or environment_key(script, node) == "RANK"
+
+
+def _loaders_taking(script: Script, sampler: str) -> list[tuple[cst.BaseStatement, cst.Call]]:
+    found: list[tuple[cst.BaseStatement, cst.Call]] = []
+
+    class _Loaders(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "sampler" and isinstance(arg.value, cst.Name) and arg.value.value == sampler:
+                    found.append((script.parents.statement_of(node), node))
+
+    script.module.visit(_Loaders())
+    return found
+
+
+def _without_sampler_argument(sampler: str):
+    def edit(node: cst.CSTNode) -> cst.CSTNode:
+        class _Drop(cst.CSTTransformer):
+            def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+                args = [a for a in updated.args if not (a.keyword is not None and a.keyword.value == "sampler"
+                                                        and isinstance(a.value, cst.Name) and a.value.value == sampler)]
+                if len(args) == len(updated.args):
+                    return updated
+                if args:
+                    args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return updated.with_changes(args=args)
+
+        return node.visit(_Drop())
+
+    return edit
+
+
+def _without_first_parameter(node: cst.CSTNode) -> cst.CSTNode:
+    params = list(node.params.params)[1:]
+    if params:
+        params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(params=node.params.with_changes(params=params))
+
+
+#: modules whose imports go with the plumbing once nothing reads them
+_PLUMBING_MODULES = ("os", "torch.distributed", "torch.multiprocessing", "torch.nn.parallel", "torch.utils.data.distributed")
+
+
+def _distributed_import(stmt: cst.CSTNode) -> set[str]:
+    """The names a module-level import of a distributed module binds (empty: another statement)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return set()
+    small = stmt.body[0]
+    if isinstance(small, cst.Import):
+        modules = [code_of(a.name) for a in small.names]
+        bound = {a.asname.name.value if a.asname else code_of(a.name).split(".")[0] for a in small.names}
+    elif isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
+        modules = [code_of(small.module)]
+        bound = {a.asname.name.value if a.asname else code_of(a.name) for a in small.names}
+    else:
+        return set()
+    if all(any(m == p or m.startswith(p + ".") for p in _PLUMBING_MODULES) for m in modules):
+        return bound
+    return set()
+
+
+def _reads(stmt: cst.CSTNode, names: set[str]) -> bool:
+    return contains(stmt, lambda n: isinstance(n, cst.Name) and n.value in names)
+
+
+def _targets(stmt: cst.BaseStatement) -> set[str]:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+        return {n.value for t in stmt.body[0].targets for n in _names_in(t.target)}
+    return set()
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for e in node.elements for n in _names_in(e.value)]
+    return []
+
+
+def _imported_names(script: Script) -> set[str]:
+    names: set[str] = set()
+    for stmt in script.module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Import):
+                    names.update((a.asname.name.value if a.asname else code_of(a.name).split(".")[0]) for a in small.names)
+    return names
