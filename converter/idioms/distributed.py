@@ -59,7 +59,7 @@ class DistributedDataParallelTraining(Idiom):
 
     name = "distributed-training"
     title = 'mp.spawn / torchrun + init_process_group + DDP + DistributedSampler → Trainer(strategy="ddp", devices=N)'
-    fixtures = ("ddp_spawn", "ddp_torchrun")
+    fixtures = ("ddp_spawn", "ddp_torchrun", "ddp_rank0_checkpoint")
     examples = (
         Example(
             before="""
@@ -154,6 +154,7 @@ class DistributedDataParallelTraining(Idiom):
             return statements
         samplers = {use.name for use in dist.samplers if use.name}
         statements = [s for s in statements if _set_epoch_receiver(s) not in samplers]
+        statements = apply(_Unwrap({w.target: w.model for w in dist.wraps}), statements)
         return apply(_RankQueries(plan.facts.script, "self"), statements)
 
     # --- the script around the loop ------------------------------------------------------------------
@@ -183,6 +184,12 @@ class DistributedDataParallelTraining(Idiom):
             plan.notes = [n for n in plan.notes if not (n.place is NotePlace.TRAINER and "accelerator" in n.message)]
         if dist.uses_os and "os" not in {a for a in _imported_names(script)}:
             plan.imports.append("import os")
+        for call in _calls_in(script, plan.facts.region, _COLLECTIVES):
+            plan.note(
+                script.line(call),
+                f"{code_of(call.func)}(...) kept: it runs on Lightning's process group and sums what the script summed "
+                "(self.log(..., sync_dist=True) would average per-step values instead)",
+            )
         for line, message in dist.notes:
             plan.note(line, message, NotePlace.TRAINER)
 
@@ -216,13 +223,12 @@ class DistributedDataParallelTraining(Idiom):
 
     def _wrapped_names(self, plan: Plan, dist: DistributedFacts) -> None:
         """``ddp_model.parameters()`` outside the loop: the model's."""
-        mapping = {w.target: expr(w.model) for w in dist.wraps if w.target != w.model}
-        if not mapping:
-            return
+        wrapped = {w.target: w.model for w in dist.wraps}
+        mapping = {target: expr(model) for target, model in wrapped.items() if target != model}
         for stmt in plan.facts.scope_statements():
-            if stmt is plan.facts.region or plan.is_removed(stmt) or not _reads(stmt, set(mapping)):
+            if stmt is plan.facts.region or plan.is_removed(stmt) or not _reads(stmt, set(wrapped)):
                 continue
-            plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping: substitute_names(node, m)))
+            plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping, w=wrapped: substitute_names(node.visit(_Unwrap(w)), m)))
             plan.change(stmt, "the DDP-wrapped model → the model itself")
 
     def _launch(self, plan: Plan, dist: DistributedFacts) -> None:
@@ -291,6 +297,18 @@ class DistributedDataParallelTraining(Idiom):
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+class _Unwrap(cst.CSTTransformer):
+    """``ddp_model.module`` → ``model`` (no wrapper now)."""
+
+    def __init__(self, wrapped: dict[str, str]) -> None:
+        self.wrapped = wrapped
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if original.attr.value == "module" and isinstance(original.value, cst.Name) and original.value.value in self.wrapped:
+            return cst.Name(self.wrapped[original.value.value])
+        return updated
 
 
 class _RankQueries(cst.CSTTransformer):
@@ -395,6 +413,23 @@ def _without_first_parameter(node: cst.CSTNode) -> cst.CSTNode:
     if params:
         params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return node.with_changes(params=node.params.with_changes(params=params))
+
+
+#: collectives kept as they are in hooks (Lightning's process group runs them the same)
+_COLLECTIVES = frozenset({"torch.distributed.all_reduce", "torch.distributed.all_gather", "torch.distributed.broadcast",
+                          "torch.distributed.reduce", "torch.distributed.all_gather_object", "torch.distributed.broadcast_object_list"})
+
+
+def _calls_in(script: Script, root: cst.CSTNode, names: frozenset[str]) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if script.qualified_call(node) in names:
+                found.append(node)
+
+    root.visit(_Calls())
+    return found
 
 
 #: modules whose imports go with the plumbing once nothing reads them
