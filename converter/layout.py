@@ -34,6 +34,12 @@ class Shape:
     mid: list[cst.BaseStatement] = field(default_factory=list)  #: run by it between the two
 
 
+def _method_of(parents, node: cst.CSTNode) -> str:
+    """``Trainer._run_batch`` (the class and method a node is in)."""
+    names = [a.name.value for a in parents.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.ClassDef))]
+    return ".".join(reversed(names)) + "()" if names else "a class body"
+
+
 def find_layout(script: Script, idioms: Sequence["Idiom"]) -> Layout:
     """The layout of a script that has at least one ``.backward()`` call."""
     parents, line = script.parents, script.line
@@ -42,8 +48,8 @@ def find_layout(script: Script, idioms: Sequence["Idiom"]) -> Layout:
     if not backward_calls:
         raise Unsupported(
             line(all_backward[0]),
-            "backward() is only called inside a class (a trainer class of the script's own); "
-            "converting a training loop written as methods is not supported yet",
+            f"backward() is only called inside a class ({_method_of(parents, all_backward[0])}, a trainer class of the "
+            "script's own); converting a training loop written as methods is not supported yet",
         )
     loop, step = _batch_loop(script, backward_calls, idioms)
     function = parents.enclosing_function(loop)
