@@ -428,17 +428,9 @@ class _Reader:
                 return code_of(spawn.nprocs), None, False
             raise Unsupported(self.line(spawn.call), f"cannot tell inside {spawn.function.name.value}() how many processes mp.spawn starts (nprocs)")
         # a launcher (torchrun) set the environment
-        keys = self._environment_keys()
-        if "RANK" in keys and "LOCAL_RANK" in keys:
-            # several nodes: torchrun --nnodes M --nproc-per-node N
-            return 'int(os.environ["LOCAL_WORLD_SIZE"])', 'int(os.environ["WORLD_SIZE"]) // int(os.environ["LOCAL_WORLD_SIZE"])', True
-        if setup.world_size is not None:
-            return setup.world_size, None, False
-        for stmt in self._env_reads():
-            target, value = _single_assign(stmt)
-            if environment_key(self.script, value) == "WORLD_SIZE" and self._before_setup(stmt, setup):
-                return target.value, None, False
-        return 'int(os.environ["WORLD_SIZE"])', None, True
+        # torchrun --nnodes M --nproc-per-node N sets WORLD_SIZE = M * N: the script's world size is
+        # Lightning's devices * num_nodes, and torchrun also says how many processes run on this node
+        return 'int(os.environ["LOCAL_WORLD_SIZE"])', 'int(os.environ["WORLD_SIZE"]) // int(os.environ["LOCAL_WORLD_SIZE"])', True
 
     def _spawned_parameter(self, spawn: Spawn) -> str | None:
         """The spawned function's parameter that mp.spawn's ``args`` binds to ``nprocs``."""
@@ -449,30 +441,6 @@ class _Reader:
             if code_of(element.value) == code_of(spawn.nprocs):
                 return param
         return None
-
-    def _environment_keys(self) -> set[str]:
-        keys: set[str] = set()
-        script = self.script
-
-        class _Reads(cst.CSTVisitor):
-            def visit_Subscript(self, node):
-                key = environment_key(script, node)
-                if key:
-                    keys.add(key)
-
-            def visit_Call(self, node):
-                key = environment_key(script, node)
-                if key:
-                    keys.add(key)
-
-        script.module.visit(_Reads())
-        return keys
-
-    def _before_setup(self, stmt: cst.BaseStatement, setup: GroupSetup) -> bool:
-        parents = self.script.parents
-        owner = parents.parent(setup.statement)
-        siblings = list(owner.body) if hasattr(owner, "body") and isinstance(owner.body, (list, tuple)) else []
-        return stmt in siblings and siblings.index(stmt) < siblings.index(setup.statement)
 
     # --- plumbing ------------------------------------------------------------------------------------
     def _plumbing(self, setup: GroupSetup) -> tuple[list[cst.BaseStatement], list[cst.FunctionDef]]:

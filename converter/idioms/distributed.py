@@ -98,6 +98,48 @@ class DistributedDataParallelTraining(Idiom):
         ),
         Example(
             before="""
+            import os
+
+            import torch.distributed as dist
+            from torch.nn.parallel import DistributedDataParallel
+            from torch.utils.data.distributed import DistributedSampler
+
+            local_rank = int(os.environ["LOCAL_RANK"])
+            dist.init_process_group(backend="nccl")
+            ds = TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,)))
+            sampler = DistributedSampler(ds, seed=42)
+            train_loader = DataLoader(ds, batch_size=16, sampler=sampler)
+            model = DistributedDataParallel(model, device_ids=[local_rank], find_unused_parameters=True)
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            """,
+            refused="DistributedSampler(seed=42): Lightning's sampler has seed=0",
+        ),
+        Example(
+            before="""
+            import os
+
+            import torch.distributed as dist
+            from torch.nn.parallel import DistributedDataParallel
+
+            local_rank = int(os.environ["LOCAL_RANK"])
+            dist.init_process_group(backend="nccl")
+            model = DistributedDataParallel(model, device_ids=[local_rank], find_unused_parameters=True)
+            for x, y in loader:
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+                if local_rank == 0:
+                    print(x.shape)
+            """,
+            after=('strategy=pl.strategies.DDPStrategy(process_group_backend="nccl", find_unused_parameters=True)',
+                   'accelerator="gpu"', 'devices=int(os.environ["LOCAL_WORLD_SIZE"])', 'num_nodes=int(os.environ["WORLD_SIZE"]) // int(os.environ["LOCAL_WORLD_SIZE"])', "if self.local_rank == 0:"),
+            absent=("init_process_group", "DistributedDataParallel(", 'os.environ["LOCAL_RANK"]'),
+        ),
+        Example(
+            before="""
             from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
             model = FSDP(model)
@@ -120,8 +162,9 @@ class DistributedDataParallelTraining(Idiom):
                 if name in DISTRIBUTED_UNMAPPED:
                     raise Unsupported(
                         script.line(node),
-                        f"{DISTRIBUTED_UNMAPPED[name]}: sharded or model-parallel training; the converter maps plain "
-                        "DistributedDataParallel onto strategy=\"ddp\" only (an FSDP wrap policy is not read yet)",
+                        f"{DISTRIBUTED_UNMAPPED[name]}: sharded, model-parallel or RPC training, which the converter does "
+                        "not map onto a Lightning strategy (only DistributedDataParallel becomes strategy=\"ddp\"; FSDP wrap "
+                        "policies are not read)",
                     )
                 if name in PROCESS_CLASSES:
                     raise Unsupported(script.line(node), f"{name}(...): processes started one by one; Lightning's launcher starts one per device itself")
