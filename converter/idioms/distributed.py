@@ -38,7 +38,9 @@ class DistributedDataParallelTraining(Idiom):
     the ``DistributedSampler`` (Lightning puts the same one in: shuffled, seed 0) and its
     ``set_epoch`` go. In hooks the rank is ``self.global_rank`` (``self.local_rank``), the world
     size ``self.trainer.world_size``, ``dist.barrier()`` ``self.trainer.strategy.barrier()``;
-    after ``fit`` the rank is ``trainer.global_rank``.
+    after ``fit`` the rank is ``trainer.global_rank``. Collectives in hooks (``dist.all_reduce`` of
+    epoch sums) stay, with a note. The script's own seeding stays as it is (never
+    ``seed_everything``).
 
     ## Refuses
 
@@ -116,6 +118,32 @@ class DistributedDataParallelTraining(Idiom):
                 optimizer.step()
             """,
             refused="DistributedSampler(seed=42): Lightning's sampler has seed=0",
+        ),
+        Example(
+            before="""
+            import random
+
+            import numpy as np
+            import torch.distributed as dist
+            import torch.multiprocessing as mp
+
+
+            def run(rank, world_size):
+                dist.init_process_group("gloo", rank=rank, world_size=world_size)
+                random.seed(0)
+                np.random.seed(0)
+                torch.manual_seed(0)
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    F.cross_entropy(model(x), y).backward()
+                    optimizer.step()
+
+
+            if __name__ == "__main__":
+                mp.spawn(run, args=(2,), nprocs=2)
+            """,
+            after=("torch.manual_seed(0)", "np.random.seed(0)", "devices=world_size"),
+            absent=("seed_everything",),
         ),
         Example(
             before="""

@@ -25,7 +25,9 @@ class Seeding(Idiom):
     ## Refuses
 
     Never. A run that seeds only some generators, or with different seeds, or whose later lines
-    carry comments, is left as it is.
+    carry comments, is left as it is; so is every run of a script trained on several processes
+    (hand-written DDP), where ``seed_everything`` would also reseed at ``fit`` and set the
+    seed of Lightning's ``DistributedSampler``.
 
     ## Why
 
@@ -55,6 +57,8 @@ class Seeding(Idiom):
     def contribute(self, plan: Plan) -> None:
         facts = plan.facts
         script = facts.script
+        if facts.distributed is not None:  # PL_GLOBAL_SEED: reset_seed() at fit, the sampler's seed
+            return
         converted = {facts.region} | set(facts.inlined_functions())
         for group in find_seed_groups(script):
             first = group.statements[0]
