@@ -282,8 +282,6 @@ class _Reader:
         join = keywords.get("join")
         if join is not None and not (isinstance(join, cst.Name) and join.value == "True"):
             raise Unsupported(line, "torch.multiprocessing.spawn(join=False): the script keeps working while its processes train")
-        if "start_method" in keywords and self.script.qualified_call(call) == "torch.multiprocessing.start_processes":
-            pass  # how the processes start changes nothing they compute
         args = keywords.get("args", positional[1].value if len(positional) > 1 else None)
         nprocs = keywords.get("nprocs", positional[2].value if len(positional) > 2 else None)
         if not param_names(function.params):
@@ -322,12 +320,11 @@ class _Reader:
         if expr_call(statement) is None or not self._dominates(statement):
             raise Unsupported(
                 self.line(statement),
-                "the process group is set up inside a condition or another block than the training: Lightning builds it "
+                "the torch.distributed process group is set up after the training, inside a condition or in another block "
+                "than the training: Lightning builds it "
                 "once per process; set it up unconditionally in the function that trains",
             )
         arguments = {a.keyword.value if a.keyword else ("backend" if i == 0 else f"#{i}"): a.value for i, a in enumerate(init.args)}
-        for keyword in ("rank", "world_size", "init_method", "store", "timeout", "group_name", "pg_options", "device_id"):
-            pass
         unsupported = sorted(set(arguments) - {"backend", "rank", "world_size", "init_method", "timeout", "device_id"})
         if unsupported:
             raise Unsupported(self.line(init), f"init_process_group({unsupported[0]}=...): only backend, rank, world_size, init_method and timeout map onto Lightning's own group")
