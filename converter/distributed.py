@@ -134,7 +134,8 @@ def _is_call_of(script: Script, node: cst.CSTNode, names) -> bool:
     return isinstance(node, cst.Call) and script.qualified_call(node) in names
 
 
-def _calls(script: Script, root: cst.CSTNode, names) -> list[cst.Call]:
+def calls_of(script: Script, root: cst.CSTNode, names) -> list[cst.Call]:
+    """The calls under ``root`` of the functions ``names`` (qualified)."""
     found: list[cst.Call] = []
 
     class _Calls(cst.CSTVisitor):
@@ -235,10 +236,10 @@ class _Reader:
 
     def read(self) -> DistributedFacts | None:
         script = self.script
-        inits = _calls(script, script.module, INIT_PROCESS_GROUP)
-        spawns = _calls(script, script.module, PROCESS_SPAWN)
-        wraps = _calls(script, script.module, DDP_WRAPPERS)
-        samplers = _calls(script, script.module, DISTRIBUTED_SAMPLERS)
+        inits = calls_of(script, script.module, INIT_PROCESS_GROUP)
+        spawns = calls_of(script, script.module, PROCESS_SPAWN)
+        wraps = calls_of(script, script.module, DDP_WRAPPERS)
+        samplers = calls_of(script, script.module, DISTRIBUTED_SAMPLERS)
         if not (inits or spawns or wraps or samplers):
             return None
         if not inits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...api_knowledge import DISTRIBUTED_UNMAPPED, PROCESS_CLASSES, RANK_QUERIES
-from ..distributed import DistributedFacts, SamplerUse, environment_key
+from ..distributed import DistributedFacts, SamplerUse, calls_of, environment_key
 from ..idiom import Example, Idiom
 from ..names import param_names
 from ..planner import names_read_now
@@ -255,7 +255,7 @@ class DistributedDataParallelTraining(Idiom):
             plan.notes = [n for n in plan.notes if not (n.place is NotePlace.TRAINER and "accelerator" in n.message)]
         if dist.uses_os and "os" not in {a for a in _imported_names(script)}:
             plan.imports.append("import os")
-        for call in _calls_in(script, plan.facts.region, _COLLECTIVES):
+        for call in calls_of(script, plan.facts.region, _COLLECTIVES):
             plan.note(
                 script.line(call),
                 f"{code_of(call.func)}(...) kept: it runs on Lightning's process group and sums what the script summed "
@@ -489,18 +489,6 @@ def _without_first_parameter(node: cst.CSTNode) -> cst.CSTNode:
 #: collectives kept as they are in hooks (Lightning's process group runs them the same)
 _COLLECTIVES = frozenset({"torch.distributed.all_reduce", "torch.distributed.all_gather", "torch.distributed.broadcast",
                           "torch.distributed.reduce", "torch.distributed.all_gather_object", "torch.distributed.broadcast_object_list"})
-
-
-def _calls_in(script: Script, root: cst.CSTNode, names: frozenset[str]) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if script.qualified_call(node) in names:
-                found.append(node)
-
-    root.visit(_Calls())
-    return found
 
 
 #: modules whose imports go with the plumbing once nothing reads them
