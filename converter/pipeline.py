@@ -19,6 +19,7 @@ from .planner import make_plan
 from .registry import new_idioms
 from .result import ConversionResult, ConvertOptions, Note, Reason, Status
 from .script import Script, Unsupported
+from .trainer_class import inline_trainer_class
 from .training import gather_facts
 from .views import present
 
@@ -57,9 +58,12 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation=ALREADY_LIGHTNING)
     if not find_backward_calls(module):
         return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation=NO_BACKWARD)
+    inlined = None
     try:
         idioms = new_idioms()
         script = Script.read(module, imports)
+        inlined = inline_trainer_class(script)  # a trainer class of the script's own: its plain shape
+        script = inlined.script if inlined is not None else script
         for idiom in idioms:
             idiom.refuse(script)
         facts = gather_facts(present(find_layout(script, idioms), idioms))
@@ -80,8 +84,8 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         Status.CONVERTED,
         source,
         output=output,
-        changes=plan.changes,
-        notes=[Note(n.line, n.message) for n in plan.notes],
+        changes=(inlined.changes() if inlined is not None else []) + list(plan.changes),
+        notes=(inlined.review_notes() if inlined is not None else []) + [Note(n.line, n.message) for n in plan.notes],
         explanation=explanation,
         metrics=list(plan.metrics),
     )
