@@ -260,7 +260,7 @@ class _Reader:
             spawn=spawn, setup=setup, rank_names=frozenset(rank_names), local_rank_names=frozenset(local_names),
             devices=devices, num_nodes=num_nodes, wraps=tuple(self._wraps(wraps)), samplers=tuple(self._samplers(samplers)),
             set_epoch_calls=tuple(self._set_epoch_calls()), plumbing=tuple(plumbing), helpers=tuple(helpers),
-            env_reads=tuple(self._env_reads()), uses_os=uses_os, notes=tuple(self.notes),
+            env_reads=tuple(self._env_reads(rank_names | local_names)), uses_os=uses_os, notes=tuple(self.notes),
         )
 
     # --- launch ----------------------------------------------------------------------------------
@@ -400,9 +400,27 @@ class _Reader:
                 ranks.add(name)
             elif key == "LOCAL_RANK":
                 local.add(name)
+        ranks |= self._aliases(ranks)
+        local |= self._aliases(local)
         return ranks, local - ranks
 
-    def _env_reads(self) -> list[cst.BaseStatement]:
+    def _aliases(self, names: set[str]) -> set[str]:
+        """``gpu_id = rank`` (a trainer class's ``self.gpu_id = gpu_id``, unrolled): the one
+        assignment of a name from a rank name is that rank too."""
+        if not isinstance(self.scope, cst.FunctionDef):
+            return set()
+        statements = _statements(self.scope)
+        out: set[str] = set()
+        for stmt in statements:
+            assigned = _single_assign(stmt)
+            if assigned is None or not isinstance(assigned[0], cst.Name) or not isinstance(assigned[1], cst.Name):
+                continue
+            name = assigned[0].value
+            if assigned[1].value in names and name not in names and sum(name in usage_of(s).stores for s in statements) == 1:
+                out.add(name)
+        return out
+
+    def _env_reads(self, ranks: set[str]) -> list[cst.BaseStatement]:
         out = []
         for stmt in _statements(self.scope) if isinstance(self.scope, cst.FunctionDef) else list(self.script.module.body):
             assigned = _single_assign(stmt)
@@ -410,7 +428,7 @@ class _Reader:
                 value = assigned[1]
                 if environment_key(self.script, value) in LAUNCHER_ENVIRONMENT or (
                     isinstance(value, cst.Call) and self.script.qualified_call(value) in RANK_QUERIES
-                ):
+                ) or (isinstance(value, cst.Name) and {value.value, assigned[0].value} <= ranks):
                     out.append(stmt)
         return out
 

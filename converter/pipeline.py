@@ -13,6 +13,7 @@ from ..api_knowledge import ImportTable, imports_lightning_text, is_lightning_sc
 from ..parsing import parse_module
 from ..sourcefile import SourceError
 from .emit import emit
+from .factory_functions import inline_factory_functions
 from .layout import find_layout
 from .loops import find_backward_calls
 from .planner import make_plan
@@ -63,7 +64,7 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         idioms = new_idioms()
         script = Script.read(module, imports)
         inlined = inline_trainer_class(script)  # a trainer class of the script's own: its plain shape
-        script = inlined.script if inlined is not None else script
+        script = inline_factory_functions(inlined.script if inlined is not None else script)
         for idiom in idioms:
             idiom.refuse(script)
         facts = gather_facts(present(find_layout(script, idioms), idioms))

@@ -90,7 +90,7 @@ class _Inliner:
     def __init__(self, script: Script, cls: cst.ClassDef) -> None:
         self.script, self.cls = script, cls
         self.name = cls.name.value
-        self.lines = Lines(script.module)
+        self.lines = script.lines
         self.line = self.lines.line
         self.notes: list[FrontNote] = []
         self.methods: dict[str, cst.FunctionDef] = {}

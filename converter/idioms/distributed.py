@@ -212,18 +212,25 @@ class DistributedDataParallelTraining(Idiom):
         for wrap in dist.wraps:
             if wrap.target not in models:
                 plan.module_attributes[wrap.target] = f"self.{wrap.model}"
+        train_loader = code_of(plan.facts.train.loader)
         for use in dist.samplers:
             # the loader's length and batches in hooks: the one Lightning gave its sampler
             for stmt, call in _loaders_taking(plan.facts.script, use.name or ""):
                 for target in _targets(stmt):
-                    if target == code_of(plan.facts.train.loader):
+                    if target == train_loader:
                         plan.module_attributes[target] = "self.trainer.train_dataloader"
+            if use.name is None and isinstance(plan.facts.train.loader, cst.Name):
+                # `sampler=DistributedSampler(...)` inline in a loader a helper builds: the training
+                # loader is the one whose sampler Lightning replaces
+                plan.module_attributes[train_loader] = "self.trainer.train_dataloader"
 
     def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:
         dist = plan.facts.distributed
         if dist is None:
             return statements
         samplers = {use.name for use in dist.samplers if use.name}
+        if dist.samplers:  # `loader.sampler.set_epoch(epoch)`: the training loader's is Lightning's
+            samplers.add(f"{code_of(plan.facts.train.loader)}.sampler")
         statements = [s for s in statements if _set_epoch_receiver(s) not in samplers]
         statements = apply(_Unwrap({w.target: w.model for w in dist.wraps}), statements)
         return apply(_RankQueries(plan.facts.script, "self"), statements)
@@ -283,7 +290,12 @@ class DistributedDataParallelTraining(Idiom):
         for use in dist.samplers:
             _check_sampler(script, use, dist)
             if use.name is None:
-                raise Unsupported(script.line(use.call), "DistributedSampler(...) built inline; only `sampler = DistributedSampler(...)` passed to a DataLoader is converted")
+                arg = script.parents.parent(use.call)
+                if not (isinstance(arg, cst.Arg) and arg.keyword is not None and arg.keyword.value == "sampler" and isinstance(script.parents.parent(arg), cst.Call)):
+                    raise Unsupported(script.line(use.call), "DistributedSampler(...) built inline other than as a DataLoader's sampler=; only `sampler = DistributedSampler(...)` or `DataLoader(..., sampler=DistributedSampler(...))` is converted")
+                plan.rewrites.append(Rewrite(use.statement, _without_sampler_argument(code_of(use.call))))
+                plan.change(use.statement, "DataLoader: sampler=DistributedSampler(...) removed (Lightning's DistributedSampler takes its place: shuffled, seed 0)")
+                continue
             loaders = _loaders_taking(script, use.name)
             if not loaders:
                 raise Unsupported(script.line(use.call), f"DistributedSampler `{use.name}` is used other than as a DataLoader's sampler=")
@@ -463,11 +475,11 @@ def _loaders_taking(script: Script, sampler: str) -> list[tuple[cst.BaseStatemen
 
 
 def _without_sampler_argument(sampler: str):
+    """Drop ``sampler=<sampler>`` (the code of the argument: a name or an inline call)."""
     def edit(node: cst.CSTNode) -> cst.CSTNode:
         class _Drop(cst.CSTTransformer):
             def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-                args = [a for a in updated.args if not (a.keyword is not None and a.keyword.value == "sampler"
-                                                        and isinstance(a.value, cst.Name) and a.value.value == sampler)]
+                args = [a for a in updated.args if not (a.keyword is not None and a.keyword.value == "sampler" and code_of(a.value) == sampler)]
                 if len(args) == len(updated.args):
                     return updated
                 if args:
