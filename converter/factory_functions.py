@@ -15,19 +15,32 @@ from __future__ import annotations
 import libcst as cst
 
 from ..api_knowledge import OPTIMIZER_CLASSES, OPTIMIZER_MODULE
-from .names import _FlatUsage, fresh_name, param_names, usage_of
+from .names import fresh_name, names_used_anywhere, param_names, usage_of
 from .script import Script
 from .tree import ParentMap, calls_named, final_return, is_docstring
 
 
-def inline_factory_functions(script: Script) -> Script:
-    """The script with each optimizer-building helper unrolled at its call (see the module)."""
-    for stmt in script.module.body:
-        if isinstance(stmt, cst.FunctionDef) and _builds_optimizer(script, stmt):
-            unrolled = _unroll(script, stmt)
-            if unrolled is not None:
-                script = unrolled
-    return script
+def inline_factory_functions(script: Script) -> tuple[Script, list[tuple[cst.FunctionDef, cst.BaseStatement]]]:
+    """The script with each optimizer-building helper unrolled at its call (see the module), and
+    the helpers unrolled with their calls (nodes of the script given)."""
+    unrolled: list[tuple[cst.FunctionDef, cst.BaseStatement]] = []
+    tried: set[str] = set()
+    while True:
+        candidates = [s for s in script.module.body if isinstance(s, cst.FunctionDef) and s.name.value not in tried and _builds_optimizer(script, s)]
+        if not candidates:
+            return script, unrolled
+        function = candidates[0]
+        tried.add(function.name.value)
+        site = _single_site(script, function)
+        new = _unroll(script, function) if site is not None else None
+        if new is not None:  # a new tree: look for the next helper in it
+            unrolled.append((function, site))
+            script = new
+
+
+def _single_site(script: Script, function: cst.FunctionDef) -> cst.BaseStatement | None:
+    sites = calls_named(script.module, function.name.value)
+    return script.parents.statement_of(sites[0]) if len(sites) == 1 else None
 
 
 def _builds_optimizer(script: Script, function: cst.FunctionDef) -> bool:
@@ -128,11 +141,9 @@ def _bind(function: cst.FunctionDef, call: cst.Call) -> dict[str, cst.BaseExpres
 
 
 def _scope_names(script: Script, scope, function: cst.FunctionDef) -> set[str]:
-    usage = _FlatUsage()
-    for stmt in ([scope] if scope is not None else script.module.body):
-        if stmt is not function:
-            stmt.visit(usage)
-    return usage.loads | usage.stores
+    if scope is not None:
+        return names_used_anywhere(scope)
+    return names_used_anywhere(*(s for s in script.module.body if s is not function))
 
 
 class _Rename(cst.CSTTransformer):

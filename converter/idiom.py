@@ -15,6 +15,9 @@ part in (every method here does nothing by default). Within a stage, idioms run 
 ============================  ==============================================================
 stage                         an idiom...
 ============================  ==============================================================
+``unroll(script)``            rewrites a shape of the script's own into the plain script
+                              the analysis reads (a trainer class's methods inlined); the
+                              rewritten nodes keep the lines they came from
 ``refuse(script)``            raises :class:`~.script.Unsupported` for a script it cannot
                               convert at all (hand-written distributed training)
 ``find_batch_loop``           finds the batch loop of a ``backward()`` that no loop encloses
@@ -35,7 +38,7 @@ stage                         an idiom...
 ``prune(plan, still_read)``   removes set-up that nothing reads any more
 ============================  ==============================================================
 
-Analysis stages only read; refusals everywhere are ``Unsupported(line, reason)``. The planner
+Analysis stages only read (``unroll`` builds a new tree and leaves the old one as it was); refusals everywhere are ``Unsupported(line, reason)``. The planner
 (``planner.py``) combines what the idioms contribute into the :class:`~.plan.Plan`; the emitter
 renders it and decides nothing.
 """
@@ -147,6 +150,11 @@ class Idiom:
     rewrite_order: ClassVar[int] = 50  #: among the rewrites of statements on their way into hooks
 
     # --- analysis (read-only) --------------------------------------------------------------
+    def unroll(self, script: "Script") -> "Script":
+        """The script in the plain shape the analysis reads (the same script when this idiom's
+        shape is absent); raises ``Unsupported`` for the shape it cannot unroll exactly."""
+        return script
+
     def refuse(self, script: "Script") -> None:
         """Raise ``Unsupported`` if the script cannot be converted at all."""
 

@@ -254,3 +254,11 @@ def names_loaded_anywhere(node: cst.CSTNode) -> set[str]:
     usage = _FlatUsage()
     node.visit(usage)
     return usage.loads
+
+
+def names_used_anywhere(*nodes: cst.CSTNode) -> set[str]:
+    """Every name read or bound anywhere under ``nodes``, nested functions and classes included."""
+    usage = _FlatUsage()
+    for node in nodes:
+        node.visit(usage)
+    return usage.loads | usage.stores

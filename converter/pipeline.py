@@ -13,14 +13,12 @@ from ..api_knowledge import ImportTable, imports_lightning_text, is_lightning_sc
 from ..parsing import parse_module
 from ..sourcefile import SourceError
 from .emit import emit
-from .factory_functions import inline_factory_functions
 from .layout import find_layout
 from .loops import find_backward_calls
 from .planner import make_plan
 from .registry import new_idioms
 from .result import ConversionResult, ConvertOptions, Note, Reason, Status
 from .script import Script, Unsupported
-from .trainer_class import inline_trainer_class
 from .training import gather_facts
 from .views import present
 
@@ -59,12 +57,11 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation=ALREADY_LIGHTNING)
     if not find_backward_calls(module):
         return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation=NO_BACKWARD)
-    inlined = None
     try:
         idioms = new_idioms()
         script = Script.read(module, imports)
-        inlined = inline_trainer_class(script)  # a trainer class of the script's own: its plain shape
-        script = inline_factory_functions(inlined.script if inlined is not None else script)
+        for idiom in idioms:
+            script = idiom.unroll(script)
         for idiom in idioms:
             idiom.refuse(script)
         facts = gather_facts(present(find_layout(script, idioms), idioms))
@@ -85,8 +82,8 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         Status.CONVERTED,
         source,
         output=output,
-        changes=(inlined.changes() if inlined is not None else []) + list(plan.changes),
-        notes=(inlined.review_notes() if inlined is not None else []) + [Note(n.line, n.message) for n in plan.notes],
+        changes=plan.changes,
+        notes=[Note(n.line, n.message) for n in plan.notes],
         explanation=explanation,
         metrics=list(plan.metrics),
     )

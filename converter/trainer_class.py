@@ -26,8 +26,7 @@ import libcst as cst
 
 from ..api_knowledge import dotted_name
 from .loops import find_backward_calls
-from .result import Change, Note
-from .names import _FlatUsage, fresh_name, param_names, usage_of
+from .names import fresh_name, names_used_anywhere, param_names, usage_of
 from .script import Script, Unsupported
 from .tree import Lines, ParentMap, final_return, is_docstring
 
@@ -53,15 +52,7 @@ class Inlined:
     notes: list[FrontNote] = field(default_factory=list)
     class_name: str = ""
     class_span: tuple[int, int] = (0, 0)
-    methods: tuple[str, ...] = ()
-
-    def changes(self) -> list[Change]:
-        """The class's own line in the list of changes."""
-        inlined = ", ".join(f"{m}()" for m in self.methods)
-        return [Change(*self.class_span, f"the trainer class {self.class_name} is unrolled into the training it runs ({inlined} inlined where they are called, self.<x> state as plain variables); the LightningModule is made from that")]
-
-    def review_notes(self) -> list[Note]:
-        return [Note(n.line, n.message) for n in self.notes]
+    methods: tuple[str, ...] = ()  #: the methods inlined, in the order first met
 
 
 def inline_trainer_class(script: Script) -> Inlined | None:
@@ -158,7 +149,7 @@ class _Inliner:
             raise Unsupported(self.line(ref), f"{self.name} is used other than as `trainer = {self.name}(...)`")
         small = stmt.body[0]
         if not (isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
-            raise Unsupported(self.line(ref), f"the {self.name}(...) instance is not assigned to a plain name")
+            raise Unsupported(self.line(ref), f"the {self.name}(...) instance is not assigned to a plain name (`trainer = {self.name}(...)`); only the method calls of a named instance can be inlined")
         if "__init__" not in self.methods:
             raise Unsupported(self.line(self.cls), f"the trainer class {self.name} has no __init__")
         return stmt, call, small.targets[0].target.value
@@ -167,11 +158,13 @@ class _Inliner:
         """The statements that call a method of the instance, and its attribute reads."""
         parents = self.script.parents
         uses: list[tuple[cst.BaseStatement, cst.CSTNode]] = []
-        for name in _names(self.script.module, instance):
-            if _inside(parents, name, self.cls) or (parents.parent(name) is site.body[0].targets[0]):
-                continue
+        names = [n for n in _names(self.script.module, instance) if not _inside(parents, n, self.cls) and parents.parent(n) is not site.body[0].targets[0]]
+        if scope is not None:  # another function's `trainer` is a variable of its own
+            names = [n for n in names if parents.enclosing_function(n) is scope]
+        for name in sorted(names, key=lambda n: parents.enclosing_function(n) is not scope):
             if parents.enclosing_function(name) is not scope:
-                raise Unsupported(self.line(name), f"the {self.name} instance `{instance}` is used outside the code that creates it; only its own calls can be inlined")
+                where = parents.enclosing_function(name)
+                raise Unsupported(self.line(name), f"the {self.name} instance `{instance}` is used in {where.name.value}(), outside the code that creates it; only its calls there can be inlined")
             attr = parents.parent(name)
             if not (isinstance(attr, cst.Attribute) and attr.value is name):
                 raise Unsupported(self.line(name), f"the {self.name} instance `{instance}` is used as a value (passed, returned or reassigned); only `{instance}.method(...)` calls can be inlined")
@@ -190,18 +183,11 @@ class _Inliner:
     def _names_of_scope(self, scope) -> set[str]:
         """Names the inlined code must not take over: every name of the scope the instance lives
         in (of the whole module outside the class when that is the module)."""
-        usage = _FlatUsage()
         if scope is None:
-            for stmt in self.script.module.body:
-                if stmt is not self.cls:
-                    stmt.visit(usage)
-        else:
-            scope.visit(usage)
-            self.scope_locals = usage_of(scope.body).stores | set(param_names(scope.params))
-            for stmt in self.script.module.body:
-                if stmt is not self.cls:
-                    usage.stores |= usage_of(stmt).stores
-        return usage.loads | usage.stores | {"self"}
+            return names_used_anywhere(*(s for s in self.script.module.body if s is not self.cls)) | {"self"}
+        self.scope_locals = usage_of(scope.body).stores | set(param_names(scope.params))
+        module_names = usage_of(*(s for s in self.script.module.body if s is not self.cls)).stores
+        return names_used_anywhere(scope) | module_names | {"self"}
 
     def _map_attributes(self, instance: str, call: cst.Call) -> None:
         """``self.x`` -> ``x``, unless the scope already has an ``x`` that is not the very object
@@ -248,6 +234,12 @@ class _Inliner:
         self.active.append(method.name.value)
         if method.name.value not in self.used:
             self.used.append(method.name.value)
+        if _saves(self.script, method):
+            self.notes.append(FrontNote(
+                self.line(anchor),
+                f"{name} saves the script's own checkpoint; it stays where this call ran it (under its guard, in the epoch's "
+                "end hook), writing the plain model's state_dict as before. Lightning's ModelCheckpoint can replace it",
+            ))
         try:
             statements, renamed = self._body_with_names(method, call, anchor, body, value)
         finally:
@@ -528,6 +520,19 @@ def _self_stores(body) -> set[str]:
     for stmt in body:
         stmt.visit(_Finder())
     return found
+
+
+def _saves(script: Script, method: cst.FunctionDef) -> bool:
+    """Does the method call ``torch.save``?"""
+    found = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Call(self, node):
+            if script.qualified_call(node) == "torch.save":
+                found.append(node)
+
+    method.body.visit(_Finder())
+    return bool(found)
 
 
 def _refuse_inner_returns(inliner: _Inliner, method: cst.FunctionDef, body) -> None:
