@@ -100,7 +100,7 @@ class _Inliner:
         scope = self.script.parents.enclosing_function(site)
         uses = self._instance_uses(scope, site, instance)
         self.taken = self._names_of_scope(scope)
-        self._map_attributes(instance, call)
+        self._map_attributes(instance, call, site, uses)
         replacements: dict[cst.CSTNode, list[cst.BaseStatement]] = {site: self._construct(site, call)}
         attribute_reads: dict[cst.CSTNode, cst.Name] = {}
         for use_stmt, use in uses:
@@ -189,25 +189,45 @@ class _Inliner:
         module_names = usage_of(*(s for s in self.script.module.body if s is not self.cls)).stores
         return names_used_anywhere(scope) | module_names | {"self"}
 
-    def _map_attributes(self, instance: str, call: cst.Call) -> None:
+    def _map_attributes(self, instance: str, call: cst.Call, site: cst.BaseStatement, uses) -> None:
         """``self.x`` -> ``x``, unless the scope already has an ``x`` that is not the very object
-        the constructor stores (``self.model = model`` with the caller's ``model``)."""
+        the constructor stores first (``self.model = model`` or ``model.to(gpu_id)`` with the
+        caller's ``model``); where the class stores another object in ``self.x`` later
+        (``self.model = DDP(self.model)``), only if the scope reads no ``x`` after the
+        construction."""
         init = self.methods["__init__"]
         bound = _bind(self, init, call)
-        aliases = set()
+        first: dict[str, cst.BaseExpression] = {}
         for stmt in init.body.body:
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and _self_attr(small.targets[0].target):
-                attr = small.targets[0].target.attr.value
-                value = small.value
-                if isinstance(value, cst.Name) and isinstance(bound.get(value.value), cst.Name) and bound[value.value].value == attr:
-                    aliases.add(attr)
+                first.setdefault(small.targets[0].target.attr.value, small.value)
+        aliases = set()
+        for attr, value in first.items():
+            param = _same_object_of(value)
+            if param is None or not (isinstance(bound.get(param), cst.Name) and bound[param].value == attr):
+                continue
+            if all(dotted_name(v) == param for v in _stored_values(self.cls, attr)) or not self._read_after(attr, site, uses):
+                aliases.add(attr)
         for attr in sorted(self.attr_names):
             if attr in self.taken and attr not in aliases:
                 self.attrs[attr] = fresh_name(f"{instance}_{attr}", self.taken)
             else:
                 self.attrs[attr] = attr
                 self.taken.add(attr)
+
+    def _read_after(self, name: str, site: cst.BaseStatement, uses) -> bool:
+        """Does the scope read ``name`` after the construction (outside the instance's calls)?"""
+        parents = self.script.parents
+        scope = parents.enclosing_function(site)
+        skip = [site] + [stmt for stmt, _ in uses]
+        after = self.line(site)
+        for node in _names(scope if scope is not None else self.script.module, name):
+            if _inside(parents, node, self.cls) or any(node is s or _inside(parents, node, s) for s in skip):
+                continue
+            if parents.enclosing_function(node) is scope and self.line(node) > after:
+                return True
+        return False
 
     # --- statements ----------------------------------------------------------------------------
     def _construct(self, site: cst.BaseStatement, call: cst.Call) -> list[cst.BaseStatement]:
@@ -479,6 +499,32 @@ def _bind(inliner: _Inliner, method: cst.FunctionDef, call: cst.Call) -> dict[st
     if reassigned:
         raise Unsupported(inliner.line(method), f"{label} reassigns its parameter {reassigned[0]}; it cannot be inlined")
     return bound
+
+
+def _same_object_of(value: cst.BaseExpression) -> str | None:
+    """``p`` of ``p`` or ``p.to(...)``-like (the module object ``p`` itself)."""
+    if isinstance(value, cst.Name):
+        return value.value
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in _SAME_OBJECT and isinstance(value.func.value, cst.Name):
+        return value.func.value.value
+    return None
+
+
+def _stored_values(cls: cst.ClassDef, attr: str) -> list[cst.BaseExpression]:
+    """The values the class stores in ``self.<attr>`` (``self.x += ...`` counts as a new one)."""
+    values: list[cst.BaseExpression] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Assign(self, node):
+            if any(_self_attr(t.target) and t.target.attr.value == attr for t in node.targets):
+                values.append(node.value)
+
+        def visit_AugAssign(self, node):
+            if _self_attr(node.target) and node.target.attr.value == attr:
+                values.append(node)
+
+    cls.visit(_Finder())
+    return values
 
 
 def _read_before_change(body, param: str, name: str, attrs: dict[str, str]) -> bool:

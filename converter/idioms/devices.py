@@ -59,7 +59,8 @@ class Devices(Idiom):
 
     def rewrite(self, statements: list[cst.BaseStatement], source: HookSource, plan: Plan) -> list[cst.BaseStatement]:
         if source.part.is_step and source.phase is not None:
-            statements = apply(StripDeviceMoves(plan.facts.devices.names, self._batch_roots(source.phase)), statements)
+            devices = plan.facts.devices.names | plan.facts.devices.index_names  # batch.to(rank) too
+            statements = apply(StripDeviceMoves(devices, self._batch_roots(source.phase)), statements)
         return statements
 
     def prepare(self, plan: Plan) -> None:
@@ -85,7 +86,7 @@ class Devices(Idiom):
     def _remove_model_moves(self, plan: Plan) -> None:
         """``model.to(device)`` / ``model = model.cuda()`` statements; the moves in ``model = Net().to(device)``."""
         facts = plan.facts
-        models, devices = facts.model_names, facts.devices.names
+        models, devices = facts.model_names, facts.devices.names | facts.devices.index_names  # model.to(rank) too
         for stmt in facts.scope_statements():
             small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
             call = small.value if isinstance(small, cst.Expr) else None
