@@ -19,6 +19,8 @@ def _device_kind(value: cst.BaseExpression | None) -> str | None:
     """"gpu" / "cpu" for a device expression naming one, else None."""
     if isinstance(value, cst.Call) and value.args:
         value = value.args[0].value
+    if isinstance(value, cst.Integer):
+        return "gpu"  # a CUDA index: x.to(0) is x.to("cuda:0")
     if isinstance(value, cst.SimpleString):
         text = value.evaluated_value if isinstance(value.evaluated_value, str) else ""
         if text.startswith("cuda"):

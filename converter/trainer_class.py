@@ -28,7 +28,7 @@ from ..api_knowledge import dotted_name
 from .loops import find_backward_calls
 from .names import fresh_name, names_used_anywhere, param_names, usage_of
 from .script import Script, Unsupported
-from .tree import Lines, ParentMap, final_return, is_docstring
+from .tree import Lines, ParentMap, code_of, final_return, is_docstring
 
 #: decorators a method may carry: they become a ``with`` block around its statements
 _CONTEXT_DECORATORS = {"torch.no_grad", "torch.inference_mode", "torch.enable_grad"}
@@ -53,6 +53,7 @@ class Inlined:
     class_name: str = ""
     class_span: tuple[int, int] = (0, 0)
     methods: tuple[str, ...] = ()  #: the methods inlined, in the order first met
+    sites: tuple[tuple[int, int, str], ...] = ()  #: (first, last line, what) of each statement rewritten
 
 
 def inline_trainer_class(script: Script) -> Inlined | None:
@@ -116,7 +117,11 @@ class _Inliner:
                 leftover = _names(stmt, "self")
                 if leftover:
                     raise Unsupported(self.line(leftover[0]), f"`self` is used in {self.name} other than as `self.<attribute>` or a method call that is a statement of its own; it cannot be inlined")
-        return Inlined(new, self.notes, self.name, self.script.span(self.cls), tuple(self.used))
+        sites = [(*self.script.span(site), f"{code_of(call.func)}(...) → the statements of {self.name}.__init__()")]
+        for use_stmt, use in uses:
+            what = f"{code_of(use.func)}(...) → the statements of {self.name}.{use.func.attr.value}()" if isinstance(use, cst.Call) else f"{code_of(use)} → {self.attrs[use.attr.value]}"
+            sites.append((*self.script.span(use_stmt), what))
+        return Inlined(new, self.notes, self.name, self.script.span(self.cls), tuple(self.used), tuple(sites))
 
     def _read_class(self) -> None:
         for stmt in self.cls.body.body:
@@ -430,7 +435,7 @@ class _BlockInliner(cst.CSTTransformer):
     def leave_SimpleStatementLine(self, original, updated):
         if not _self_calls(updated):
             return updated
-        return cst.FlattenSentinel(self.inliner._inline_in(updated))
+        return cst.FlattenSentinel(self.inliner._inline_in(self.inliner._remember(updated, original)))
 
     def on_leave(self, original, updated):
         result = super().on_leave(original, updated)

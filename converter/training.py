@@ -8,6 +8,7 @@ import dataclasses
 import libcst as cst
 
 from ..api_knowledge import DEVICE_CONSTRUCTORS, OPTIMIZER_CLASSES, OPTIMIZER_MODULE, SCHEDULER_MODULE, dotted_name
+from .device_index import index_devices
 from .distributed import find_distributed
 from .facts import DeviceFacts, Facts, Layout, ModelFact, OptimizerFact, Phase, SchedulerFact
 from .functions import bind_arguments, single_call_site
@@ -28,8 +29,10 @@ def gather_facts(layout: Layout) -> Facts:
     names = list(dict.fromkeys(wrapped.get(name, name) for name in _model_names(script, optimizers, caller)))
     models = [_model(caller, name) for name in names]
     devices = _device_handling(script, layout.scope)
+    indices, choices = index_devices(script, layout.scope, caller, assignments)  # device = 0 (cuda:0), gpu_id
+    devices = dataclasses.replace(devices, assigns=devices.assigns + choices, index_names=frozenset(indices))
     if distributed is not None:
-        devices = dataclasses.replace(devices, index_names=distributed.index_names)
+        devices = dataclasses.replace(devices, index_names=distributed.index_names | devices.index_names)
     fields = {name: getattr(layout, name) for name in Layout.__dataclass_fields__}
     return Facts(**fields, optimizers=optimizers, schedulers=schedulers, models=models, devices=devices, distributed=distributed)
 

@@ -73,4 +73,6 @@ class ObjectHelpers(Idiom):
     def contribute(self, plan: Plan) -> None:
         script = plan.facts.script
         for function, site in self.unrolled:
-            plan.change(script.span(site), f"{function.name.value}() unrolled at its call (its statements build the training objects here)")
+            name = function.name.value
+            plan.change(script.span(function), f"removed {name}(): its statements moved to its one call")
+            plan.change(script.span(site), f"{name}() unrolled at its call (its statements build the training objects here)")

@@ -204,5 +204,7 @@ class TrainerClass(Idiom):
             f"the trainer class {found.class_name} is unrolled into the training it runs ({methods} inlined where they are "
             "called, self.<x> state as plain variables); the LightningModule is made from that",
         )
+        for first, last, what in found.sites:
+            plan.change((first, last), what)
         for note in found.notes:
             plan.note(note.line, note.message)
