@@ -48,7 +48,10 @@ class DistributedDataParallelTraining(Idiom):
     processes started one by one, a training not in the spawned function, a process group set up
     with a store or a hand-computed rank, DDP options Lightning has no place for, a sampler whose
     order Lightning's would not reproduce (another seed, ``shuffle=False``, ``drop_last=True``),
-    the rank read before the Trainer exists. Each refusal names the line and the construct.
+    the rank read before the Trainer exists (with ``mp.spawn``, or through ``dist.get_rank()``;
+    a rank torchrun put in the environment is the process's own before ``fit`` too, and such a
+    read stays: resuming from ``snapshot_{LOCAL_RANK}``, ``map_location=f"cuda:{local_rank}"``).
+    Each refusal names the line and the construct.
 
     ## Why
 
@@ -165,6 +168,46 @@ class DistributedDataParallelTraining(Idiom):
             after=('strategy=pl.strategies.DDPStrategy(process_group_backend="nccl", find_unused_parameters=True)',
                    'accelerator="gpu"', 'devices=int(os.environ["LOCAL_WORLD_SIZE"])', 'num_nodes=int(os.environ["WORLD_SIZE"]) // int(os.environ["LOCAL_WORLD_SIZE"])', "if self.local_rank == 0:"),
             absent=("init_process_group", "DistributedDataParallel(", 'os.environ["LOCAL_RANK"]'),
+        ),
+        Example(
+            before="""
+            import os
+
+            import torch.distributed as dist
+            from torch.nn.parallel import DistributedDataParallel
+
+            local_rank = int(os.environ["LOCAL_RANK"])
+            dist.init_process_group(backend="nccl")
+            if os.path.exists("snapshot.pt"):
+                model.load_state_dict(torch.load("snapshot.pt", map_location=f"cuda:{local_rank}"))
+            model = DistributedDataParallel(model, device_ids=[local_rank])
+            for x, y in loader:
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            """,
+            after=('local_rank = int(os.environ["LOCAL_RANK"])', 'map_location=f"cuda:{local_rank}"', "strategy="),
+            absent=("init_process_group", "DistributedDataParallel("),
+        ),
+        Example(
+            before="""
+            import torch.distributed as dist
+            import torch.multiprocessing as mp
+
+
+            def run(rank, world_size):
+                dist.init_process_group("gloo", rank=rank, world_size=world_size)
+                torch.manual_seed(rank)
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    F.cross_entropy(model(x), y).backward()
+                    optimizer.step()
+
+
+            if __name__ == "__main__":
+                mp.spawn(run, args=(2,), nprocs=2)
+            """,
+            refused="the rank is read before the training starts",
         ),
         Example(
             before="""
@@ -352,6 +395,9 @@ class DistributedDataParallelTraining(Idiom):
             if not read:
                 continue
             if not after:
+                if dist.spawn is None and _reads(stmt, _environment_names(script, dist)) and not _reads(stmt, set(names) - _environment_names(script, dist)) \
+                        and not contains(stmt, lambda n: isinstance(n, cst.Call) and script.qualified_call(n) in RANK_QUERIES):
+                    continue  # torchrun set LOCAL_RANK/RANK before the script started: this process's own, before fit too
                 raise Unsupported(
                     script.line(stmt),
                     "the rank is read before the training starts (per-rank seeding or data?); with strategy=\"ddp\" it "
@@ -407,6 +453,17 @@ class _RankQueries(cst.CSTTransformer):
         if self.module is not None:
             return expr(RANK_QUERIES[name].format(module=self.module))
         return expr(RANK_QUERIES[name].format(module="_").replace("_.trainer", self.trainer).replace("_.", f"{self.trainer}."))
+
+
+def _environment_names(script: Script, dist: DistributedFacts) -> set[str]:
+    """The rank names read from the launcher's environment (``local_rank =
+    int(os.environ["LOCAL_RANK"])``, and ``gpu_id = local_rank``)."""
+    found: set[str] = set()
+    for stmt in dist.env_reads:
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+        if isinstance(small, cst.Assign) and (environment_key(script, small.value) is not None or (isinstance(small.value, cst.Name) and small.value.value in found)):
+            found |= _targets(stmt)
+    return found
 
 
 def _set_epoch_receiver(stmt: cst.BaseStatement) -> str | None:
