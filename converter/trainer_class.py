@@ -67,8 +67,15 @@ def inline_trainer_class(script: Script) -> Inlined | None:
     if len(classes) != 1:
         return None
     node = classes.pop()
-    if node is None or any(dotted_name(b.value) not in ("object",) for b in node.bases) or node.keywords:
-        return None  # an nn.Module calling backward() itself, a nested class: not a trainer class
+    if node is None:
+        return None  # a class inside a function: the analysis refuses it
+    bases = [code_of(b.value) for b in node.bases if dotted_name(b.value) != "object"] + [code_of(k) for k in node.keywords]
+    if bases:
+        raise Unsupported(
+            script.line(calls[0]),
+            f"backward() is only called in methods of {node.name.value}, which inherits from {', '.join(bases)} (a test case, a module "
+            "computing its own gradients); only a trainer class of the script's own, without a base class, is unrolled into a training",
+        )
     return _Inliner(script, node).run()
 
 
@@ -144,8 +151,10 @@ class _Inliner:
     def _construction(self) -> tuple[cst.BaseStatement, cst.Call, str]:
         """The one statement ``instance = Class(...)``."""
         refs = [n for n in _names(self.script.module, self.name) if not _inside(self.script.parents, n, self.cls) and n is not self.cls.name]
+        if not refs:
+            raise Unsupported(self.line(self.cls), f"the trainer class {self.name} is never constructed in this file (another module uses it); only a class constructed here once (`trainer = {self.name}(...)`) can be inlined")
         if len(refs) != 1:
-            where = self.line(refs[1]) if len(refs) > 1 else self.line(self.cls)
+            where = self.line(refs[1])
             raise Unsupported(where, f"the trainer class {self.name} is used {len(refs)} times; only a class constructed once (`trainer = {self.name}(...)`) can be inlined")
         ref = refs[0]
         call = self.script.parents.parent(ref)
@@ -431,6 +440,17 @@ class _BlockInliner(cst.CSTTransformer):
 
     def __init__(self, inliner: _Inliner, root: cst.CSTNode) -> None:
         self.inliner, self.root = inliner, root
+
+    def on_visit(self, node) -> bool:
+        if isinstance(node, cst.BaseCompoundStatement) and node is not self.root:
+            header = [c for c in _self_calls(node) if not any(_inside_node(c, b) for b in _blocks(node))]
+            if header:
+                raise Unsupported(
+                    self.inliner.lines.line(node),
+                    f"{self.inliner.name}.{header[0].func.attr.value}() is called in the header of a compound statement; only a call "
+                    "that is a statement of its own can be inlined",
+                )
+        return super().on_visit(node)
 
     def leave_SimpleStatementLine(self, original, updated):
         if not _self_calls(updated):
