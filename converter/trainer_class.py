@@ -184,6 +184,8 @@ class _Inliner:
                 raise Unsupported(self.line(name), f"the {self.name} instance `{instance}` is used as a value (passed, returned or reassigned); only `{instance}.method(...)` calls can be inlined")
             holder = parents.parent(attr)
             stmt = parents.statement_of(name)
+            if any(stmt is other for other, _ in uses):
+                raise Unsupported(self.line(name), f"a statement uses the {self.name} instance `{instance}` twice; only one call or attribute read per statement can be inlined")
             if isinstance(holder, cst.Call) and holder.func is attr:
                 if attr.attr.value not in self.methods:
                     raise Unsupported(self.line(name), f"`{instance}.{attr.attr.value}()` is not a method of {self.name}")
@@ -305,7 +307,11 @@ class _Inliner:
             raise Unsupported(self.line(method), f"{label} reads the global {shadowed[0]}, which the function that creates the {self.name} has as a local")
         caller = set().union(*self.frames) if self.frames else set()
         renames: dict[str, cst.BaseExpression] = {}
-        for local in sorted(usage.stores - set(bound)):
+        imported = _imports_of(body)
+        for name, target in imported.items():
+            if (name in self.taken or name in caller) and self.script.qualify(name) != target:
+                raise Unsupported(self.line(method), f"{label} imports {name} inside, and the script already has another {name}; it cannot be inlined")
+        for local in sorted(usage.stores - set(bound) - set(imported)):
             if local in self.taken or local in caller:
                 renames[local] = cst.Name(self._fresh(local, caller))
             else:
@@ -587,6 +593,33 @@ def _self_stores(body) -> set[str]:
         def visit_AugAssign(self, node):
             if _self_attr(node.target):
                 found.add(node.target.attr.value)
+
+    for stmt in body:
+        stmt.visit(_Finder())
+    return found
+
+
+def _imports_of(body) -> dict[str, str]:
+    """Names the statements bind by ``import``: the name -> the dotted name it stands for."""
+    found: dict[str, str] = {}
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Import(self, node):
+            for alias in node.names:
+                dotted = dotted_name(alias.name) or ""
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    found[alias.asname.name.value] = dotted
+                else:
+                    found[dotted.split(".")[0]] = dotted.split(".")[0]
+
+        def visit_ImportFrom(self, node):
+            module = dotted_name(node.module) if node.module is not None else ""
+            if isinstance(node.names, cst.ImportStar):
+                return
+            for alias in node.names:
+                name = dotted_name(alias.name) or ""
+                local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+                found[local] = f"{module}.{name}"
 
     for stmt in body:
         stmt.visit(_Finder())

@@ -241,3 +241,13 @@ def test_tutorial_torchrun(name: str) -> None:
     assert '"MODEL_STATE": self.model.state_dict(),' in out
     for gone in ("DistributedSampler", "DDP(", "init_process_group", "set_epoch"):
         assert gone not in out, gone
+
+
+def test_a_statement_using_the_instance_twice_is_refused() -> None:
+    found_line, message = refusal(TRAINER + "\n\n" + MAIN.replace("trainer.train(2)", "trainer.train(trainer.steps + 2)"))
+    assert found_line == "trainer.train(trainer.steps + 2)" and "twice" in message
+
+
+def test_an_import_inside_a_method_keeps_its_name() -> None:
+    out = converted(TRAINER.replace("        self.steps += 1", "        import math\n        self.steps += math.floor(1.5)") + "\n\nimport math\n" + MAIN)
+    assert "import math_2" not in out and "math.floor(1.5)" in out
