@@ -88,6 +88,8 @@ def _unroll(script: Script, function: cst.FunctionDef) -> Script | None:
     free = usage.loads - usage.stores - set(bound)
     if scope is not None and free & (usage_of(scope.body).stores | set(param_names(scope.params))):
         return None
+    if free & set(targets):  # the helper reads a global the caller's names would take over
+        return None
     renames: dict[str, cst.BaseExpression] = dict(bound)
     for local, target in zip(returned, targets):
         renames[local] = cst.Name(target)

@@ -273,8 +273,8 @@ class _Inliner:
         if _saves(self.script, method):
             self.notes.append(FrontNote(
                 self.line(anchor),
-                f"{name} saves the script's own checkpoint; it stays where this call ran it (under its guard, in the epoch's "
-                "end hook), writing the plain model's state_dict as before. Lightning's ModelCheckpoint can replace it",
+                f"{name} saves the script's own checkpoint; its statements stay where this call ran them (under the same guard), "
+                "writing the plain model's state_dict as before. Lightning's ModelCheckpoint can replace it",
             ))
         try:
             statements, renamed = self._body_with_names(method, call, anchor, body, value)

@@ -251,3 +251,11 @@ def test_a_statement_using_the_instance_twice_is_refused() -> None:
 def test_an_import_inside_a_method_keeps_its_name() -> None:
     out = converted(TRAINER.replace("        self.steps += 1", "        import math\n        self.steps += math.floor(1.5)") + "\n\nimport math\n" + MAIN)
     assert "import math_2" not in out and "math.floor(1.5)" in out
+
+
+def test_a_helper_reading_a_global_the_call_would_rebind_stays() -> None:
+    found_line, message = refusal(
+        "rate = 0.1\n\n\ndef build():\n    net = nn.Linear(4, 2)\n    opt = torch.optim.SGD(net.parameters(), lr=rate)\n    return net, opt\n\n\n"
+        "rate, sgd = build()\nfor x, y in loader:\n    sgd.zero_grad()\n    F.cross_entropy(rate(x), y).backward()\n    sgd.step()\n"
+    )
+    assert "cannot find where the optimizer 'sgd' is created" in message

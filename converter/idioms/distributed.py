@@ -338,6 +338,9 @@ class DistributedDataParallelTraining(Idiom):
                     raise Unsupported(script.line(use.call), "DistributedSampler(...) built inline other than as a DataLoader's sampler=; only `sampler = DistributedSampler(...)` or `DataLoader(..., sampler=DistributedSampler(...))` is converted")
                 plan.rewrites.append(Rewrite(use.statement, _without_sampler_argument(code_of(use.call))))
                 plan.change(use.statement, "DataLoader: sampler=DistributedSampler(...) removed (Lightning's DistributedSampler takes its place: shuffled, seed 0)")
+                loader = script.parents.parent(arg)
+                if any(a.keyword is not None and a.keyword.value == "shuffle" and code_of(a.value) == "False" for a in loader.args):
+                    plan.note(script.line(loader), "shuffle=False stays in this DataLoader: under strategy=\"ddp\" Lightning's DistributedSampler for the training loader shuffles (seed 0, set_epoch each epoch), as the script's did")
                 continue
             loaders = _loaders_taking(script, use.name)
             if not loaders:
