@@ -100,7 +100,7 @@ def test_import_style_and_explain(script: Path) -> None:
 
 
 def test_not_convertible_exit_1_and_nothing_written(tmp_path: Path) -> None:
-    source = (FIXTURES / "custom_trainer_class" / "original.py").read_text(encoding="utf-8")
+    source = (FIXTURES / "ddp_boilerplate" / "original.py").read_text(encoding="utf-8")
     (tmp_path / "t.py").write_text(source, encoding="utf-8")
     result = run("t.py", cwd=tmp_path)
     assert result.exit_code == 1
