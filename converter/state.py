@@ -10,7 +10,7 @@ import libcst as cst
 
 from .facts import Facts
 from .names import NameUsage, param_names, usage_of
-from .plan import Declaration, Plan
+from .plan import HOOK_ORDER, STEP_HOOKS, Declaration, Plan
 from .script import Unsupported
 from .transforms import RenameToSelf, apply
 from .tree import code_of, contains, inner_blocks
@@ -40,6 +40,7 @@ def share_state(plan: Plan) -> None:
     step_names = {name for hook in plan.hooks.values() for name in (hook.batch_param, hook.index_param) if name}
     reserved_names = {"self", "batch", "batch_idx"} | step_names
     in_function = isinstance(facts.scope, cst.FunctionDef)
+    shared_in: dict[str, set[str]] = {}
     for name in sorted(stored_anywhere - reserved_names):
         storing = [h for h, u in usages.items() if name in u.stores]
         reading = [h for h, u in usages.items() if name in u.loads]
@@ -54,13 +55,67 @@ def share_state(plan: Plan) -> None:
             if keyword == "nonlocal" and name not in before.stores and name not in after.stores:
                 plan.bindings_needed.append(name)
             continue
-        crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
-        if crosses:
+        sharing = _hooks_sharing(name, plan, usages)
+        if sharing:
             plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
-    if plan.self_state:
-        renamer = RenameToSelf(plan.self_state)
-        for hook in plan.hooks.values():
-            hook.statements = apply(renamer, hook.statements)
+            shared_in[name] = sharing
+    for hook_name, hook in plan.hooks.items():
+        mapping = {name: attribute for name, attribute in plan.self_state.items() if hook_name in shared_in[name]}
+        if mapping:
+            hook.statements = apply(RenameToSelf(mapping), hook.statements)
+
+
+def _hooks_sharing(name: str, plan: Plan, usages: dict[str, NameUsage]) -> set[str]:
+    """The hooks through which a value of ``name`` flows from one hook (or one step) to another.
+
+    A hook that reads ``name`` before assigning it sees what the hooks run before it stored
+    (Lightning runs them in :data:`HOOK_ORDER`, epoch after epoch, a step hook once per batch):
+    walking back from it, every hook that stores ``name`` joins, up to one that assigns it
+    first thing (its value starts anew there). Other hooks keep ``name`` a local of their own:
+    ``loss`` of ``training_step`` and the ``loss`` total of an evaluation loop stay two names.
+    """
+    order = [h for h in HOOK_ORDER if h in usages]
+    sharing: set[str] = set()
+    for reader in order:
+        if name not in usages[reader].first_load_before_store:
+            continue
+        position = order.index(reader)
+        # back from the reader, cyclically: a step hook's own previous call comes first, any
+        # other hook's own previous call (the epoch before) last
+        earlier, later = order[:position][::-1], order[position + 1:][::-1]
+        walk = [reader] + earlier + later if reader in STEP_HOOKS else earlier + later + [reader]
+        found = set()
+        for hook in walk:
+            if name in usages[hook].stores:
+                found.add(hook)
+                if _assigns_first(plan.hooks[hook].statements, name):
+                    break
+        if found:
+            sharing |= found | {reader}
+    return sharing
+
+
+def _assigns_first(statements: list[cst.BaseStatement], name: str) -> bool:
+    """Does ``name = ...`` stand among the statements (at their own level) before any read of it?"""
+    for stmt in statements:
+        if name in usage_of(stmt).first_load_before_store:
+            return False
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target] if isinstance(small, cst.AnnAssign) and small.value is not None else []
+                if any(name in _target_names(t) for t in targets):
+                    return True
+    return False
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*(_target_names(e.value) for e in target.elements)) if target.elements else set()
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
 
 
 def check_loaders_visible(facts: Facts) -> None:
