@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .plan import HOOK_ORDER, STEP_HOOKS, Mode, NotePlace, Plan, Removal, Replacement
+from .plan import HOOK_ORDER, STEP_HOOKS, Mode, NotePlace, Plan, Removal, Replacement, Rewrite
 from .result import ConvertOptions
 from .splice import splice
 from .tree import is_docstring
@@ -25,6 +25,9 @@ def emit(plan: Plan, options: ConvertOptions) -> str:
     newline = module.default_newline
     markers = options.review_markers
     replacements = [Replacement(facts.region, _region(plan, markers), keep_leading_lines=False)]
+    rewrites = list(plan.rewrites)
+    if plan.lifted is not None:
+        rewrites.append(Rewrite(plan.lifted.before, _class_above(_lifted_class(plan, markers), newline)))
     if plan.trainer_at is not None:
         replacements.append(Replacement(plan.trainer_at, [_trainer(plan, markers)]))
     if plan.test is not None:
@@ -32,15 +35,43 @@ def emit(plan: Plan, options: ConvertOptions) -> str:
     replacements += plan.replacements
     comments = {id(n.statement): REVIEW_PREFIX + n.message for n in plan.notes if n.place is NotePlace.REMOVED_STATEMENT and markers}
     removals = [Removal(r.statement, comments.get(id(r.statement))) for r in plan.removals]
-    converted = splice(module, replacements, removals, plan.rewrites)
+    converted = splice(module, replacements, removals, rewrites)
     for line in reversed(plan.imports):
         converted = _with_import(converted, line + newline)
     return _with_import(converted, plan.import_statement + newline).code
 
 
 def render_region(plan: Plan) -> list[cst.BaseStatement]:
-    """What replaces the converted region (the planner previews it)."""
-    return _region(plan, markers=True)
+    """What replaces the converted region, with the class wherever it goes (the planner
+    previews it for the names the converted script reads)."""
+    lifted = [_lifted_class(plan, markers=True)] if plan.lifted is not None else []
+    return lifted + _region(plan, markers=True)
+
+
+def _lifted_class(plan: Plan, markers: bool) -> cst.ClassDef:
+    module = plan.facts.script.module
+    return render_class(plan, module.default_indent, module.default_newline, _hook_comments(plan, markers))
+
+
+def _class_above(cls: cst.ClassDef, newline: str):
+    """A rewrite of the module-level statement holding the loop: the class goes above it."""
+
+    def edit(statement):
+        blanks = [cst.EmptyLine(indent=False)] * 2
+        own = list(statement.leading_lines)
+        cls_lines = [line for line in own if line.comment is None] or blanks
+        comments = [line for line in own if line.comment is not None]
+        return cst.FlattenSentinel([cls.with_changes(leading_lines=cls_lines), statement.with_changes(leading_lines=blanks + comments)])
+
+    return edit
+
+
+def _hook_comments(plan: Plan, markers: bool) -> dict[str, str]:
+    hook_comments: dict[str, str] = {}
+    for note in plan.notes:
+        if note.place is NotePlace.HOOK and markers:
+            hook_comments[note.hook] = f"{hook_comments[note.hook]}; {note.message}" if note.hook in hook_comments else note.message
+    return hook_comments
 
 
 def render_trainer(plan: Plan) -> cst.BaseStatement:
@@ -68,25 +99,31 @@ def _region(plan: Plan, markers: bool) -> list[cst.BaseStatement]:
     facts = plan.facts
     module = facts.script.module
     newline = module.default_newline
-    hook_comments: dict[str, str] = {}
-    for note in plan.notes:
-        if note.place is NotePlace.HOOK and markers:
-            hook_comments[note.hook] = f"{hook_comments[note.hook]}; {note.message}" if note.hook in hook_comments else note.message
-    cls = render_class(plan, module.default_indent, newline, hook_comments)
     statements: list[cst.BaseStatement] = [cst.parse_statement(f"{name} = None{newline}") for name in plan.bindings_needed]
     trainer = [_trainer(plan, markers)] if plan.trainer_at is None else []
     in_function = isinstance(facts.scope, cst.FunctionDef) or facts.script.parents.block_owner(facts.region) is not module
     blanks = [cst.EmptyLine(indent=False)] * (1 if in_function else 2)
-    cls = cls.with_changes(leading_lines=blanks)
-    models = ", ".join(facts.model_names)
-    lit = cst.parse_statement(f"{plan.instance_name} = {plan.class_name}({models}){newline}")
+    arguments = list(facts.model_names)
+    if plan.lifted is not None:
+        arguments += [f"{name}={name}" for name in plan.lifted.arguments]
+        arguments += [f"{name}={name}" for name in plan.lifted.state if name in plan.lifted.state_initial]
+    lit = cst.parse_statement(f"{plan.instance_name} = {plan.class_name}({', '.join(arguments)}){newline}")
     region_lines = list(facts.region.leading_lines)
     while region_lines and region_lines[0].comment is None:
         region_lines.pop(0)  # the class above already stands apart
     lit = lit.with_changes(leading_lines=blanks + region_lines)
     fit_args = ", ".join([plan.instance_name] + [arg.render() for arg in plan.fit_loaders])
     fit = cst.parse_statement(f"{plan.trainer_name}.fit({fit_args}){newline}")
+    if plan.lifted is not None:
+        return statements + [lit] + trainer + [fit] + _written_back(plan, plan.lifted.state)
+    cls = render_class(plan, module.default_indent, newline, _hook_comments(plan, markers)).with_changes(leading_lines=blanks)
     return [cls] + statements + [lit] + trainer + [fit]
+
+
+def _written_back(plan: Plan, names) -> list[cst.BaseStatement]:
+    """``best = lit_model.best``: the function's names the hooks assigned, for the code after."""
+    newline = plan.facts.script.module.default_newline
+    return [cst.parse_statement(f"{name} = {plan.instance_name}.{plan.lifted.state[name]}{newline}") for name in names]
 
 
 def _test_call(plan: Plan) -> list[cst.BaseStatement]:
@@ -97,6 +134,8 @@ def _test_call(plan: Plan) -> list[cst.BaseStatement]:
     if test.result_target is not None:
         value = cst.parse_expression(f"{plan.instance_name}.test_result")
         new.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(test.result_target)], value)]))
+    if plan.lifted is not None:
+        new += _written_back(plan, [n for n in plan.lifted.state if n in plan.lifted.write_back_after_test])
     return new
 
 
@@ -104,13 +143,22 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
     """The LightningModule: a template whose hook bodies are the plan's statements."""
     facts = plan.facts
     u = indent
+    lifted = plan.lifted
     lines = [f"class {plan.class_name}({plan.alias}.LightningModule):"]
-    lines.append(f'{u}"""LightningModule made by pl-convert from the training loop of this script."""')
+    lines += [f"{u}{line}" if line else "" for line in _class_docstring(plan)]
     lines.append("")
-    lines.append(f"{u}def __init__(self, {', '.join(facts.model_names)}):")
+    params = list(facts.model_names)
+    if lifted is not None:
+        params += list(lifted.arguments) + [f"{name}=None" for name in lifted.state if name in lifted.state_initial]
+    lines.append(f"{u}def __init__(self, {', '.join(params)}):")
     lines.append(f"{u}{u}super().__init__()")
     for model in facts.model_names:
         lines.append(f"{u}{u}self.{model} = {model}")
+    if lifted is not None:
+        for name, attribute in lifted.arguments.items():
+            lines.append(f"{u}{u}self.{attribute} = {name}")
+        for name, attribute in lifted.state.items():
+            lines.append(f"{u}{u}self.{attribute} = {name if name in lifted.state_initial else 'None'}")
     if plan.mode is Mode.MANUAL:
         lines.append(f"{u}{u}self.automatic_optimization = False")
     lines.append("")
@@ -148,21 +196,44 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
     return cls.with_changes(body=cls.body.with_changes(body=new_body))
 
 
+def _class_docstring(plan: Plan) -> list[str]:
+    """The class docstring: where it comes from, and what ``load_from_checkpoint`` needs."""
+    lifted = plan.lifted
+    if lifted is None:
+        return ['"""LightningModule made by pl-convert from the training loop of this script."""']
+    needed = list(plan.facts.model_names) + list(lifted.arguments)
+    keywords = ", ".join(f"{name}=..." for name in needed)
+    return [
+        f'"""LightningModule made by pl-convert from the training loop of ``{lifted.function}()``.',
+        "",
+        f"Its arguments are the objects of ``{lifted.function}()`` that the loop used; a checkpoint",
+        f"keeps only the weights, so ``{plan.class_name}.load_from_checkpoint(path, {keywords})``",
+        "needs them again.",
+        '"""',
+    ]
+
+
 def _optimizers_returned(plan: Plan) -> str:
     """What ``configure_optimizers`` returns."""
-    names = [o.name for o in plan.facts.optimizers]
+    names = [_as_attribute(plan, o.name) for o in plan.facts.optimizers]
     optimizers = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
     if plan.mode is Mode.MANUAL or not plan.schedulers or len(names) != 1:
         return optimizers
     configs = []
     for config in plan.schedulers:
-        entry = f'{{"scheduler": {config.fact.name}, "interval": "{config.interval}"'
+        entry = f'{{"scheduler": {_as_attribute(plan, config.fact.name)}, "interval": "{config.interval}"'
         if config.monitor:
             entry += f', "monitor": "{config.monitor}"'
         configs.append(entry + "}")
     if len(configs) == 1:
         return f'{{"optimizer": {names[0]}, "lr_scheduler": {configs[0]}}}'
     return f"[{names[0]}], [{', '.join(configs)}]"
+
+
+def _as_attribute(plan: Plan, name: str) -> str:
+    """``self.<attribute>`` for a name of the enclosing function the class was given."""
+    attribute = plan.lifted.attribute(name) if plan.lifted is not None else None
+    return f"self.{attribute}" if attribute else name
 
 
 def _without_leading_blanks(leading_lines):

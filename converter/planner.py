@@ -18,6 +18,7 @@ import libcst as cst
 
 from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from .emit import render_region, render_test_call, render_trainer
+from .enclosing import lift_class
 from .facts import Facts
 from .hooks import fill_hooks
 from .idiom import Idiom
@@ -66,6 +67,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         plan.change(None, absorbed.change)
     for idiom in idioms:
         idiom.contribute(plan)
+    lift_class(plan)
 
     preview = _Preview(plan)
     for idiom in idioms:

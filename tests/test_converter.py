@@ -209,12 +209,19 @@ def test_accumulators_shared_with_the_script_use_global() -> None:
     assert "seen += len(x)" in out
 
 
-def test_function_scope_uses_nonlocal() -> None:
+def test_function_scope_state_lives_on_the_module_level_class() -> None:
+    """A name of ``main()`` that the loop assigns: module state, started from ``main()``'s value
+    and copied back after the fit (no closure, no ``nonlocal``: the class is at module level)."""
     body = "def main():\n" + textwrap.indent(CANONICAL.replace("for epoch in range(3):", "seen = 0\nfor epoch in range(3):").replace(
         "optimizer.step()\n", "optimizer.step()\n        seen += 1\n"
     ) + "print(seen)\n", "    ") + "\nmain()\n"
     out = ok(body)
-    assert "nonlocal seen" in out
+    assert "nonlocal" not in out
+    assert out.index("\nclass LitLinear(pl.LightningModule):") < out.index("\ndef main():")
+    assert "def __init__(self, model, optimizer, seen=None):" in out and "self.seen = seen" in out
+    assert "self.seen += 1" in out
+    assert "lit_model = LitLinear(model, optimizer=optimizer, seen=seen)" in out
+    assert "trainer.fit(lit_model, train_dataloaders=loader)\n    seen = lit_model.seen\n" in out
 
 
 def test_function_style_train_and_test_are_inlined() -> None:
@@ -439,10 +446,10 @@ def test_training_function_gets_its_objects_from_its_one_call() -> None:
     model_ft = train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler, num_epochs=3)
     """
     out = ok(body)
-    assert "    class LitLinear(pl.LightningModule):" in out  # named after the argument's class
-    assert "loss = criterion(self.model(x), t)" in out
-    assert '{"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}' in out
-    assert "    lit_model = LitLinear(model)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
+    assert "\nclass LitLinear(pl.LightningModule):" in out  # named after the argument's class, at module level
+    assert "loss = self.criterion(self.model(x), t)" in out
+    assert '{"optimizer": self.optimizer, "lr_scheduler": {"scheduler": self.scheduler, "interval": "epoch"}}' in out
+    assert "    lit_model = LitLinear(model, criterion=criterion, optimizer=optimizer, scheduler=scheduler)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
     # called twice: the parameters stand for different objects, so nothing is known
     source, twice = convert(body + "train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler)\n")
     assert twice.status is Status.NOT_CONVERTIBLE and "cannot find where the optimizer 'optimizer' is created" in twice.reasons[0].message
