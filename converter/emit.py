@@ -192,6 +192,10 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
                 if names:
                     statements.insert(0, cst.parse_statement(f"{keyword} {', '.join(names)}{newline}"))
             item = item.with_changes(body=item.body.with_changes(body=statements))
+        elif isinstance(item, cst.FunctionDef) and item.name.value == "configure_optimizers" and plan.optimizer_setup:
+            setup = list(plan.optimizer_setup)
+            setup[0] = setup[0].with_changes(leading_lines=_without_leading_blanks(setup[0].leading_lines))
+            item = item.with_changes(body=item.body.with_changes(body=setup + list(item.body.body)))
         new_body.append(item)
     return cls.with_changes(body=cls.body.with_changes(body=new_body))
 

@@ -89,7 +89,11 @@ def lift_class(plan: Plan) -> None:
             usage = usage_of(*hook.statements)
             parameters = {hook.batch_param, hook.index_param}
             read |= usage.loads - usage.stores - parameters - {d.name for d in hook.declarations}
-    read |= {opt.name for opt in facts.optimizers} | {config.fact.name for config in plan.schedulers}
+    if plan.optimizer_setup:
+        usage = usage_of(*plan.optimizer_setup)
+        read |= usage.loads - usage.stores
+    else:
+        read |= {opt.name for opt in facts.optimizers} | {config.fact.name for config in plan.schedulers}
     for name in sorted((read & bound) - set(facts.model_names) - set(lifted.state)):
         lifted.arguments[name] = fresh_name(name if name not in taken else f"_{name}", taken)
 
@@ -98,6 +102,7 @@ def lift_class(plan: Plan) -> None:
         renamer = RenameToSelf(mapping)
         for hook in plan.hooks.values():
             hook.statements = apply(renamer, hook.statements)
+        plan.optimizer_setup = apply(renamer, plan.optimizer_setup)
     plan.lifted = lifted
 
 

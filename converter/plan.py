@@ -260,6 +260,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
     lifted: Lifted | None = None  #: the class moved out of the enclosing function (module-level)
+    optimizer_setup: list[cst.BaseStatement] = field(default_factory=list)  #: built in configure_optimizers
 
     # --- what the stages use to record decisions ----------------------------------------
     @property
@@ -325,6 +326,8 @@ class Plan:
             out.append(f"configure_optimizers: {config.fact.name} interval={config.interval!r}" + (f" monitor={config.monitor!r}" if config.monitor else ""))
         if self.self_state:
             out.append("state kept on the module: " + ", ".join(f"{k} -> self.{v}" for k, v in self.self_state.items()))
+        if self.optimizer_setup:
+            out.append("configure_optimizers builds the optimizers and schedulers")
         if self.lifted is not None:
             out.append(f"class at module level, above {self.lifted.function}()")
             if self.lifted.arguments:

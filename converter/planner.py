@@ -20,6 +20,7 @@ from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from .emit import render_region, render_test_call, render_trainer
 from .enclosing import lift_class
 from .facts import Facts
+from .optimizer_setup import move_optimizer_setup
 from .hooks import fill_hooks
 from .idiom import Idiom
 from .mode import ManualBackward, choose_mode, log_training_loss
@@ -67,6 +68,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         plan.change(None, absorbed.change)
     for idiom in idioms:
         idiom.contribute(plan)
+    move_optimizer_setup(plan)
     lift_class(plan)
 
     preview = _Preview(plan)

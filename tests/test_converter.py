@@ -218,9 +218,9 @@ def test_function_scope_state_lives_on_the_module_level_class() -> None:
     out = ok(body)
     assert "nonlocal" not in out
     assert out.index("\nclass LitLinear(pl.LightningModule):") < out.index("\ndef main():")
-    assert "def __init__(self, model, optimizer, seen=None):" in out and "self.seen = seen" in out
+    assert "def __init__(self, model, seen=None):" in out and "self.seen = seen" in out
     assert "self.seen += 1" in out
-    assert "lit_model = LitLinear(model, optimizer=optimizer, seen=seen)" in out
+    assert "lit_model = LitLinear(model, seen=seen)" in out
     assert "trainer.fit(lit_model, train_dataloaders=loader)\n    seen = lit_model.seen\n" in out
 
 
@@ -505,3 +505,22 @@ def test_phase_loops_that_cannot_be_specialised_are_refused(change, reason) -> N
     source, result = convert(PHASES.replace(*change))
     assert result.status is Status.NOT_CONVERTIBLE
     assert reason in result.reasons[0].message and result.reasons[0].line > 0
+
+
+def test_optimizer_and_scheduler_built_in_configure_optimizers() -> None:
+    """Nothing but the loop uses them: ``configure_optimizers`` builds them from the module's own
+    parameters (FSDP/DeepSpeed wrap the model first); a hook reading the learning rate asks
+    ``self.optimizers()``."""
+    body = CANONICAL.replace("for epoch in range(3):", "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\nfor epoch in range(3):")
+    body = body.rstrip("\n") + "\n    scheduler.step()\n    print(optimizer.param_groups[0]['lr'])\n"
+    out = ok(body)
+    configure = out.split("def configure_optimizers(self):\n")[1]
+    assert configure.startswith("        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)\n        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\n")
+    assert "print(self.optimizers().param_groups[0]['lr'])" in out
+    assert out.count("torch.optim.SGD(") == 1
+
+
+def test_optimizer_used_after_the_loop_stays_where_it_was_built() -> None:
+    out = ok(CANONICAL + "torch.save(optimizer.state_dict(), 'opt.pt')\n")
+    assert "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)" in out
+    assert "def configure_optimizers(self):\n        return optimizer\n" in out
