@@ -524,3 +524,17 @@ def test_optimizer_used_after_the_loop_stays_where_it_was_built() -> None:
     out = ok(CANONICAL + "torch.save(optimizer.state_dict(), 'opt.pt')\n")
     assert "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)" in out
     assert "def configure_optimizers(self):\n        return optimizer\n" in out
+
+
+@pytest.mark.parametrize(
+    ("epochs", "max_epochs"),
+    [
+        ("range(start_epoch, (start_epoch + 200))", "max_epochs=200,"),
+        ("range(start_epoch, start_epoch + n_epochs)", "max_epochs=n_epochs,"),
+        ("range(start_epoch, n_epochs)", "max_epochs=n_epochs - start_epoch,"),
+        ("range(start_epoch, n_epochs + 2 * start_epoch)", "max_epochs=(n_epochs + 2 * start_epoch) - start_epoch,"),
+    ],
+)
+def test_epoch_count_simplified_only_where_exact(epochs: str, max_epochs: str) -> None:
+    out = ok("start_epoch = 3\nn_epochs = 9\n" + CANONICAL.replace("range(3)", epochs))
+    assert max_epochs in out
