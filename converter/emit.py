@@ -174,6 +174,11 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
         signature = f"self, {hook.batch_param}, {hook.index_param}" if name in STEP_HOOKS else "self"
         lines.append(f"{u}def {name}({signature}):")
         lines.append(f"{u}{u}pass")
+    for helper in plan.class_helpers:
+        lines.append("")
+        for line in helper.splitlines():
+            stripped = line.lstrip(" ")
+            lines.append(u * (1 + (len(line) - len(stripped)) // 4) + stripped if stripped else "")
     lines.append("")
     lines.append(f"{u}def configure_optimizers(self):")
     lines.append(f"{u}{u}return {_optimizers_returned(plan)}")

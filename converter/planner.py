@@ -20,6 +20,7 @@ from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from .emit import render_region, render_test_call, render_trainer
 from .enclosing import lift_class
 from .facts import Facts
+from .rank_sums import sum_over_processes
 from .optimizer_setup import move_optimizer_setup
 from .hooks import fill_hooks
 from .idiom import Idiom
@@ -57,6 +58,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         idiom.complete(plan)
     check_loaders_visible(facts)
     share_state(plan)
+    sum_over_processes(plan)
     if choice.mode is Mode.MANUAL:
         plan.hook("training_step").insert(0, statement(f"{_optimizer_targets(facts)} = self.optimizers()"))
         plan.note(facts.script.line(facts.train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({choice.reason})",

@@ -118,7 +118,7 @@ def test_validation_loop_every_epoch_keeps_its_own_arithmetic() -> None:
     assert "self.val_loss += F.cross_entropy(self.model(x), t, reduction=\"sum\").item()" in out
     assert "def on_validation_epoch_end(self):" in out
     assert "self.val_loss /= len(val_loader.dataset)" in out
-    assert 'self.log("val_loss", self.val_loss)' in out
+    assert 'self.log("val_loss", self.val_loss, prog_bar=True)' in out
     assert "num_sanity_val_steps=0" in out  # the sanity check would shift the data order
     assert "val_dataloaders=val_loader" in out
     assert "torch.no_grad" not in out and "model.eval()" not in out
@@ -153,7 +153,7 @@ def test_plateau_scheduler_monitors_the_logged_validation_metric() -> None:
 """
     out = ok(body)
     assert '"monitor": "val_loss"' in out
-    assert 'self.log("val_loss", self.val_loss)' in out
+    assert 'self.log("val_loss", self.val_loss, prog_bar=True)' in out
     assert "scheduler.step(" not in out
 
 
@@ -538,3 +538,18 @@ def test_optimizer_used_after_the_loop_stays_where_it_was_built() -> None:
 def test_epoch_count_simplified_only_where_exact(epochs: str, max_epochs: str) -> None:
     out = ok("start_epoch = 3\nn_epochs = 9\n" + CANONICAL.replace("range(3)", epochs))
     assert max_epochs in out
+
+
+def test_evaluation_sums_are_summed_over_processes_before_the_epoch_end_reads_them() -> None:
+    """Under DDP each process counts its share of the loader: the epoch end sums the counts over
+    processes first (unchanged on one process), and shows the accuracy in the progress bar."""
+    body = CANONICAL.rstrip("\n") + (
+        "\n    model.eval()\n    correct = 0\n    with torch.no_grad():\n        for x, t in val_loader:\n"
+        "            correct += (model(x).argmax(1) == t).sum().item()\n"
+        "    val_acc = correct / len(val_loader.dataset)\n    print(val_acc)\n"
+    )
+    out = ok(body)
+    end = out.split("def on_validation_epoch_end(self):\n")[1]
+    assert end.startswith("        self.correct = self._sum_over_processes(self.correct)\n")
+    assert "if self.trainer.world_size == 1:\n            return value" in out
+    assert 'self.log("val_acc", val_acc, prog_bar=True)' in out
