@@ -13,6 +13,7 @@ import libcst as cst
 from .plan import HOOK_ORDER, STEP_HOOKS, Mode, NotePlace, Plan, Removal, Replacement, Rewrite
 from .result import ConvertOptions
 from .splice import splice
+from .wrapping import wrap_bracketed, wrap_text
 from .tree import is_docstring
 
 REVIEW_PREFIX = "# pl-convert: review — "
@@ -82,8 +83,9 @@ def render_trainer(plan: Plan) -> cst.BaseStatement:
 def _trainer(plan: Plan, markers: bool) -> cst.BaseStatement:
     """``trainer = pl.Trainer(...)``, with the review notes about it above."""
     newline = plan.facts.script.module.default_newline
-    trainer_args = ", ".join(arg.render() for arg in plan.ordered_trainer_args())
-    trainer = cst.parse_statement(f"{plan.trainer_name} = {plan.alias}.Trainer({trainer_args}){newline}")
+    trainer_args = [arg.render() for arg in plan.ordered_trainer_args()]
+    where = plan.trainer_at if plan.trainer_at is not None else plan.facts.region
+    trainer = _wrapped_statement(plan, where, f"{plan.trainer_name} = {plan.alias}.Trainer(", trainer_args, ")")
     trainer_notes = [n.message for n in plan.notes if n.place is NotePlace.TRAINER]
     if trainer_notes and markers:
         trainer = trainer.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(REVIEW_PREFIX + m)) for m in trainer_notes])
@@ -107,7 +109,7 @@ def _region(plan: Plan, markers: bool) -> list[cst.BaseStatement]:
     if plan.lifted is not None:
         arguments += [f"{name}={name}" for name in plan.lifted.arguments]
         arguments += [f"{name}={name}" for name in plan.lifted.state if name in plan.lifted.state_initial]
-    lit = cst.parse_statement(f"{plan.instance_name} = {plan.class_name}({', '.join(arguments)}){newline}")
+    lit = _wrapped_statement(plan, facts.region, f"{plan.instance_name} = {plan.class_name}(", arguments, ")")
     region_lines = list(facts.region.leading_lines)
     while region_lines and region_lines[0].comment is None:
         region_lines.pop(0)  # the class above already stands apart
@@ -181,7 +183,7 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
             lines.append(u * (1 + (len(line) - len(stripped)) // 4) + stripped if stripped else "")
     lines.append("")
     lines.append(f"{u}def configure_optimizers(self):")
-    lines.append(f"{u}{u}return {_optimizers_returned(plan)}")
+    lines += _return_lines(plan, u)
     text = newline.join(lines) + newline
     parsed = cst.parse_module(text, config=cst.PartialParserConfig(default_indent=indent, default_newline=newline))
     cls = parsed.body[0]
@@ -205,6 +207,46 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
     return cls.with_changes(body=cls.body.with_changes(body=new_body))
 
 
+def _indent_of(plan: Plan, statement: cst.CSTNode) -> str:
+    """The indentation ``statement`` has in the script."""
+    parents = plan.facts.script.parents
+    depth = sum(isinstance(a, cst.IndentedBlock) for a in parents.ancestors(statement))
+    return plan.facts.script.module.default_indent * depth
+
+
+def _wrapped_statement(plan: Plan, where: cst.CSTNode, head: str, items: list[str], close: str) -> cst.BaseStatement:
+    """A generated ``head(items)`` statement where ``where`` stands, wrapped as black would."""
+    module = plan.facts.script.module
+    indent = _indent_of(plan, where)
+    text = wrap_bracketed(indent, head, items, close, module.default_indent, plan.line_length)
+    text = "\n".join(line[len(indent):] if line.startswith(indent) else line for line in text.split("\n"))
+    return cst.parse_statement(text.replace("\n", module.default_newline) + module.default_newline)
+
+
+def _return_lines(plan: Plan, u: str) -> list[str]:
+    """``return ...`` of ``configure_optimizers``; a dictionary wrapped as black would."""
+    returned = _optimizers_returned(plan)
+    if returned.startswith("{") and len(u * 2 + "return " + returned) > plan.line_length:
+        items = _top_level_items(returned[1:-1])
+        return wrap_bracketed(u * 2, "return {", items, "}", u, plan.line_length).split("\n")
+    return [f"{u}{u}return {returned}"]
+
+
+def _top_level_items(text: str) -> list[str]:
+    """The comma-separated items of a bracket's contents (commas inside brackets stay)."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(text[start:index].strip())
+            start = index + 1
+    items.append(text[start:].strip())
+    return [item for item in items if item]
+
+
 def _class_docstring(plan: Plan) -> list[str]:
     """The class docstring: where it comes from, and what ``load_from_checkpoint`` needs."""
     lifted = plan.lifted
@@ -212,12 +254,15 @@ def _class_docstring(plan: Plan) -> list[str]:
         return ['"""LightningModule made by pl-convert from the training loop of this script."""']
     needed = list(plan.facts.model_names) + list(lifted.arguments)
     keywords = ", ".join(f"{name}=..." for name in needed)
+    indent = plan.facts.script.module.default_indent
+    text = (
+        f"Its arguments are the objects of ``{lifted.function}()`` that the loop used; a checkpoint keeps "
+        f"only the weights, so ``{plan.class_name}.load_from_checkpoint(path, {keywords})`` needs them again."
+    )
     return [
         f'"""LightningModule made by pl-convert from the training loop of ``{lifted.function}()``.',
         "",
-        f"Its arguments are the objects of ``{lifted.function}()`` that the loop used; a checkpoint",
-        f"keeps only the weights, so ``{plan.class_name}.load_from_checkpoint(path, {keywords})``",
-        "needs them again.",
+        *wrap_text(indent, text, plan.line_length),
         '"""',
     ]
 

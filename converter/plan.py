@@ -261,6 +261,7 @@ class Plan:
     metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
     lifted: Lifted | None = None  #: the class moved out of the enclosing function (module-level)
     optimizer_setup: list[cst.BaseStatement] = field(default_factory=list)  #: built in configure_optimizers
+    line_length: int = 88  #: the script's own line length (generated lines are wrapped to it)
     class_helpers: list[str] = field(default_factory=list)  #: methods the class gains (source, 4-space indent)
 
     # --- what the stages use to record decisions ----------------------------------------

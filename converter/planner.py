@@ -20,6 +20,7 @@ from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from .emit import render_region, render_test_call, render_trainer
 from .enclosing import lift_class
 from .facts import Facts
+from .wrapping import line_length
 from .rank_sums import sum_over_processes
 from .optimizer_setup import move_optimizer_setup
 from .hooks import fill_hooks
@@ -38,6 +39,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
     """Every decision of the conversion of ``facts`` (raises ``Unsupported`` to refuse)."""
     alias, import_statement = LIGHTNING_IMPORT_STYLES[options.import_style]
     plan = Plan(facts=facts, alias=alias, import_statement=import_statement)
+    plan.line_length = line_length(facts.script.module.code)
     _name_generated_code(plan)
 
     choice, lowering = choose_mode(plan, facts.train.body, idioms)

@@ -33,12 +33,13 @@ HELPER = "_sum_over_processes"
 
 HELPER_SOURCE = '''\
 def _sum_over_processes(self, value):
-    """``value`` summed over the processes (each evaluated its share of the loader); itself on one."""
+    """The sum of ``value`` over the processes (each saw its share of the data)."""
     if self.trainer.world_size == 1:
         return value
     if torch.is_tensor(value):
         return self.trainer.strategy.reduce(value.clone(), reduce_op="sum")
-    total = self.trainer.strategy.reduce(torch.tensor(value, dtype=torch.float64, device=self.device), reduce_op="sum")
+    total = torch.tensor(value, dtype=torch.float64, device=self.device)
+    total = self.trainer.strategy.reduce(total, reduce_op="sum")
     return type(value)(total.item())
 '''
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -24,6 +25,14 @@ val_loader = DataLoader(TensorDataset(X, y), batch_size=16)
 def convert(body: str, **options):
     source = HEADER + textwrap.dedent(body)
     return source, convert_source(source, ConvertOptions(**options))
+
+
+def unwrapped(code: str) -> str:
+    """``code`` with the generated statements black-wrapped over several lines put back on one."""
+    code = re.sub(r"([({\[])\n\s+", r"\1", code)
+    code = re.sub(r",\n\s*([)}\]])", r"\1", code)
+    code = re.sub(r"\n\s*([)}\]])", r"\1", code)
+    return re.sub(r",\n\s+", ", ", code)
 
 
 def ok(body: str, **options) -> str:
@@ -61,7 +70,7 @@ def test_canonical_loop_becomes_training_step() -> None:
     assert "zero_grad" not in out and ".backward()" not in out and "optimizer.step()" not in out
     assert ".to(device)" not in out and "torch.device" not in out
     assert "model.train()" not in out
-    assert "pl.Trainer(max_epochs=3, accelerator=\"gpu\" if torch.cuda.is_available() else \"cpu\", devices=1)" in out
+    assert "pl.Trainer(max_epochs=3, accelerator=\"gpu\" if torch.cuda.is_available() else \"cpu\", devices=1)" in unwrapped(out)
     assert "trainer.fit(lit_model, train_dataloaders=loader)" in out
     assert "import pytorch_lightning as pl" in out
     # everything before the loop is byte-identical
@@ -169,11 +178,11 @@ def test_gradient_clipping_becomes_trainer_flags() -> None:
         "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)\n"
     )
     out = ok(body)
-    assert 'gradient_clip_val=0.5, gradient_clip_algorithm="norm"' in out
+    assert 'gradient_clip_val=0.5, gradient_clip_algorithm="norm"' in unwrapped(out)
     assert "clip_grad_norm_" not in out and "automatic_optimization" not in out
     body = CANONICAL.replace("loss.backward()\n", "loss.backward()\n        nn.utils.clip_grad_value_(model.parameters(), 0.1)\n")
     out = ok(body)
-    assert 'gradient_clip_val=0.1, gradient_clip_algorithm="value"' in out
+    assert 'gradient_clip_val=0.1, gradient_clip_algorithm="value"' in unwrapped(out)
 
 
 def test_code_between_backward_and_step_uses_manual_optimization() -> None:
@@ -448,7 +457,7 @@ def test_training_function_gets_its_objects_from_its_one_call() -> None:
     out = ok(body)
     assert "\nclass LitLinear(pl.LightningModule):" in out  # named after the argument's class, at module level
     assert "loss = self.criterion(self.model(x), t)" in out
-    assert '{"optimizer": self.optimizer, "lr_scheduler": {"scheduler": self.scheduler, "interval": "epoch"}}' in out
+    assert '{"optimizer": self.optimizer, "lr_scheduler": {"scheduler": self.scheduler, "interval": "epoch"}}' in unwrapped(out)
     assert "    lit_model = LitLinear(model, criterion=criterion, optimizer=optimizer, scheduler=scheduler)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
     # called twice: the parameters stand for different objects, so nothing is known
     source, twice = convert(body + "train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler)\n")
@@ -553,3 +562,13 @@ def test_evaluation_sums_are_summed_over_processes_before_the_epoch_end_reads_th
     assert end.startswith("        self.correct = self._sum_over_processes(self.correct)\n")
     assert "if self.trainer.world_size == 1:\n            return value" in out
     assert 'self.log("val_acc", val_acc, prog_bar=True)' in out
+
+
+def test_generated_lines_are_wrapped_as_black_would() -> None:
+    """The Trainer line is wrapped to the file's line length (88 here): its arguments on one
+    indented line when that fits, else one per line with a trailing comma."""
+    out = ok(CANONICAL)
+    assert 'trainer = pl.Trainer(\n    max_epochs=3, accelerator="gpu" if torch.cuda.is_available() else "cpu", devices=1\n)\n' in out
+    clipped = ok(CANONICAL.replace("        optimizer.step()", "        torch.nn.utils.clip_grad_value_(model.parameters(), 0.1)\n        optimizer.step()"))
+    assert '    devices=1,\n    gradient_clip_val=0.1,\n    gradient_clip_algorithm="value",\n)\n' in clipped
+    assert all(len(line) <= 88 for line in clipped.splitlines() if "Trainer" in line or "gradient_clip" in line)
