@@ -572,3 +572,49 @@ def test_generated_lines_are_wrapped_as_black_would() -> None:
     clipped = ok(CANONICAL.replace("        optimizer.step()", "        torch.nn.utils.clip_grad_value_(model.parameters(), 0.1)\n        optimizer.step()"))
     assert '    devices=1,\n    gradient_clip_val=0.1,\n    gradient_clip_algorithm="value",\n)\n' in clipped
     assert all(len(line) <= 88 for line in clipped.splitlines() if "Trainer" in line or "gradient_clip" in line)
+
+
+def test_training_loss_read_after_the_loop_is_kept_detached() -> None:
+    """``print(loss.item())`` after the batch loop reads the last step's loss: the module keeps a
+    detached copy, not the tensor with its autograd graph."""
+    out = ok(CANONICAL + "    print(loss.item())\n")
+    step = out.split("def training_step(self, batch, batch_idx):\n")[1].split("\n    def ")[0]
+    assert "        loss = F.cross_entropy(self.model(x), t)\n        self.loss = loss.detach()" in step
+    assert "return loss" in step and "return self.loss" not in step
+    assert "print(self.loss.item())" in out
+
+
+def test_script_global_statement_kept_only_where_the_hook_assigns() -> None:
+    """``global best`` at the top of an evaluation function lands in the epoch-start hook too,
+    which does not assign ``best``: it goes there."""
+    body = """\
+    best = 0.0
+
+
+    def evaluate(model, loader):
+        global best
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, t in loader:
+                correct += (model(x).argmax(1) == t).sum().item()
+        if correct > best:
+            best = correct
+
+
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(2):
+        model.train()
+        for x, t in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), t)
+            loss.backward()
+            optimizer.step()
+        evaluate(model, val_loader)
+    """
+    out = ok(body)
+    start = out.split("def on_validation_epoch_start(self):\n")[1].split("\n    def ")[0]
+    end = out.split("def on_validation_epoch_end(self):\n")[1].split("\n    def ")[0]
+    assert "global" not in start
+    assert "global best" in end
