@@ -66,6 +66,8 @@ def lift_class(plan: Plan) -> None:
     bound.discard("self")
 
     lifted = Lifted(before=top, function=scope.name.value)
+    # a name Lightning's module already has gets a trailing underscore (``hparams`` →
+    # ``self.hparams_``; a leading one would meet Lightning's own ``self._hparams``)
     taken = set(RESERVED_ATTRIBUTES) | set(facts.model_names) | set(plan.self_state.values()) | _self_attributes(plan)
     # hooks that assigned an enclosing name (``nonlocal``): module state
     for hook_name, hook in plan.hooks.items():
@@ -75,7 +77,7 @@ def lift_class(plan: Plan) -> None:
             hook.declarations.remove(declaration)
             name = declaration.name
             if name not in lifted.state:
-                lifted.state[name] = fresh_name(name if name not in taken else f"_{name}", taken)
+                lifted.state[name] = fresh_name(name if name not in taken else f"{name}_", taken)
             if hook_name in ("on_test_epoch_start", "test_step", "on_test_epoch_end"):
                 lifted.write_back_after_test.add(name)
     before_region = _bound_before(facts, scope)
@@ -95,7 +97,7 @@ def lift_class(plan: Plan) -> None:
     else:
         read |= {opt.name for opt in facts.optimizers} | {config.fact.name for config in plan.schedulers}
     for name in sorted((read & bound) - set(facts.model_names) - set(lifted.state)):
-        lifted.arguments[name] = fresh_name(name if name not in taken else f"_{name}", taken)
+        lifted.arguments[name] = fresh_name(name if name not in taken else f"{name}_", taken)
 
     mapping = {**lifted.arguments, **lifted.state}
     if mapping:

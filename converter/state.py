@@ -57,7 +57,7 @@ def share_state(plan: Plan) -> None:
             continue
         sharing = _hooks_sharing(name, plan, usages)
         if sharing:
-            plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
+            plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"{name}_"  # `_device`, `_hparams`... are Lightning's own
             shared_in[name] = sharing
     for hook in plan.hooks.values():
         hook.statements = _without_idle_declarations(hook.statements)

@@ -618,3 +618,13 @@ def test_script_global_statement_kept_only_where_the_hook_assigns() -> None:
     end = out.split("def on_validation_epoch_end(self):\n")[1].split("\n    def ")[0]
     assert "global" not in start
     assert "global best" in end
+
+
+def test_enclosing_name_lightning_already_has_gets_a_trailing_underscore() -> None:
+    """``run(hparams)`` (Lightning's Fabric kfold example): ``self.hparams`` is Lightning's, and
+    so is ``self._hparams``; the script's object becomes ``self.hparams_``."""
+    body = "def run(hparams):\n" + textwrap.indent(CANONICAL.replace("lr=0.1", "lr=hparams.lr").replace(
+        "        optimizer.step()\n", "        optimizer.step()\n        print(hparams.lr)\n"), "    ") + "\n\nrun(None)\n"
+    out = ok(body)
+    assert "self.hparams_ = hparams" in out and "print(self.hparams_.lr)" in out
+    assert "self._hparams" not in out and "lr=self.hparams_.lr" in out
