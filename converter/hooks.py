@@ -17,7 +17,9 @@ import libcst as cst
 
 from .facts import Phase
 from .idiom import Idiom
-from .plan import HOOK_ORDER, Hook, HookSource, Part, Plan
+from .names import all_names, fresh_name
+from .script import Unsupported
+from .plan import HOOK_ORDER, STEP_HOOKS, Hook, HookSource, Part, Plan
 from .transforms import ReplaceCall, assign, expr, self_attribute, statement, substitute_names
 from .tree import code_of
 
@@ -41,12 +43,25 @@ class Rewriter:
         source = HookSource(part, phase)
         dropped = self.plan.dropped_in_loop
         out = [s for s in statements if not any(s is d for d in dropped)]
+        # the training body comes with the mode's own calls (``self.manual_backward``): check the loop's
+        _refuse_own_self(self.plan, phase, self.plan.training_body if part is Part.TRAIN_STEP else out)
         for idiom in self.before:
             out = idiom.rewrite(out, source, self.plan)
         out = substitute_names(out, self.self_names)
         for idiom in self.after:
             out = idiom.rewrite(out, source, self.plan)
         return out
+
+
+def _refuse_own_self(plan: Plan, phase: Phase | None, statements: list[cst.BaseStatement]) -> None:
+    """The hooks' ``self`` is the LightningModule: code of the script that names a variable
+    ``self`` cannot move into them unchanged."""
+    used = all_names(cst.Module(body=list(statements))) if statements else set()
+    if phase is not None:
+        used |= all_names(cst.Module(body=[cst.SimpleStatementLine([cst.Expr(phase.loop.target)])]))
+    if "self" in used:
+        where = statements[0] if statements else phase.loop
+        raise Unsupported(plan.facts.script.line(where), "the loop uses a variable named `self`, which in the LightningModule's hooks is the module itself; rename it")
 
 
 def fill_hooks(plan: Plan, idioms: Sequence[Idiom], body: list[cst.BaseStatement]) -> None:
@@ -56,11 +71,7 @@ def fill_hooks(plan: Plan, idioms: Sequence[Idiom], body: list[cst.BaseStatement
     rewrite = Rewriter(plan, idioms)
     train, val, test, epoch = facts.train, facts.val, facts.test, facts.epoch
     hooks = plan.hooks = {name: Hook(name) for name in HOOK_ORDER}
-    for name, phase in (("training_step", train), ("validation_step", val), ("test_step", test)):
-        hooks[name].batch_param = batch_param(phase)
-        hooks[name].index_param = step_index_param(phase)
-
-    hooks["training_step"].statements = unpack(train) + rewrite(Part.TRAIN_STEP, train, body)
+    steps = {"training_step": (train, rewrite(Part.TRAIN_STEP, train, body))}
     hooks["on_train_epoch_start"].statements = (
         rewrite(Part.EPOCH_START, None, epoch.pre if epoch else []) + rewrite(Part.TRAIN_START, train, train.pre)
     )
@@ -71,14 +82,20 @@ def fill_hooks(plan: Plan, idioms: Sequence[Idiom], body: list[cst.BaseStatement
     post = rewrite(Part.EPOCH_END, None, epoch.post if epoch else [])
     if val is not None:
         hooks["on_validation_epoch_start"].statements = mid + rewrite(Part.VAL_START, val, val.pre)
-        hooks["validation_step"].statements = unpack(val) + rewrite(Part.VAL_STEP, val, val.body)
+        steps["validation_step"] = (val, rewrite(Part.VAL_STEP, val, val.body))
         hooks["on_validation_epoch_end"].statements = rewrite(Part.VAL_END, val, val.post) + _function_result(val) + post
     else:
         hooks["on_train_epoch_end"].statements = mid + post
     if test is not None:
-        hooks["test_step"].statements = unpack(test) + rewrite(Part.TEST_STEP, test, test.body)
+        steps["test_step"] = (test, rewrite(Part.TEST_STEP, test, test.body))
         hooks["on_test_epoch_start"].statements = rewrite(Part.TEST_START, test, test.pre)
         hooks["on_test_epoch_end"].statements = rewrite(Part.TEST_END, test, test.post) + _function_result(test, expr("self.test_result"))
+    for name in STEP_HOOKS:
+        phase, statements = steps.get(name, (None, []))
+        hook = hooks[name]
+        hook.batch_param, hook.index_param = step_params(phase, statements)
+        if phase is not None:
+            hook.statements = unpack(phase, hook.batch_param, hook.index_param) + statements
 
 
 def _function_result(phase: Phase, target: cst.BaseExpression | None = None) -> list[cst.BaseStatement]:
@@ -106,28 +123,34 @@ def _holder_reading_result(phase: Phase) -> cst.BaseStatement:
     return phase.holder.visit(ReplaceCall(phase.call, result_target(phase))).with_changes(leading_lines=[])
 
 
-def unpack(phase: Phase) -> list[cst.BaseStatement]:
+def unpack(phase: Phase, batch: str = "batch", index: str = "batch_idx") -> list[cst.BaseStatement]:
     """``images, labels = batch`` (and ``step = batch_idx + start`` for ``enumerate(loader, start)``)."""
     target = phase.batch_target
     out = []
     if not isinstance(target, cst.Name):
         if isinstance(target, cst.Tuple) and target.lpar:
             target = target.with_changes(lpar=[], rpar=[])
-        out.append(statement(f"{code_of(target)} = batch"))
+        out.append(statement(f"{code_of(target)} = {batch}"))
     if phase.index_start is not None and phase.index_name:
-        out.insert(0, statement(f"{phase.index_name} = batch_idx + {code_of(phase.index_start)}"))
+        out.insert(0, statement(f"{phase.index_name} = {index} + {code_of(phase.index_start)}"))
     return out
 
 
-def step_index_param(phase: Phase | None) -> str:
-    """The step's batch-index parameter: the loop's own index name when it counts from 0."""
-    if phase is None or not phase.index_name or phase.index_start is not None:
-        return "batch_idx"
-    return phase.index_name
-
-
-def batch_param(phase: Phase | None) -> str:
-    """The step's batch parameter: the loop's own name for the batch when it is a plain name."""
-    if phase is not None and isinstance(phase.batch_target, cst.Name):
-        return phase.batch_target.value
-    return "batch"
+def step_params(phase: Phase | None, statements: list[cst.BaseStatement]) -> tuple[str, str]:
+    """A step hook's batch and batch-index parameters: the loop's own names where it has them,
+    else ``batch`` / ``batch_idx`` renamed (``batch_2``) where the loop already uses that name
+    (PyTorch's quickstart: ``for batch, (X, y) in enumerate(dataloader)``)."""
+    taken = {"self"} | all_names(phase.loop) if phase is not None else {"self"}
+    if statements:
+        taken |= all_names(cst.Module(body=list(statements)))
+    own_batch = phase is not None and isinstance(phase.batch_target, cst.Name)
+    own_index = phase is not None and bool(phase.index_name) and phase.index_start is None
+    batch = phase.batch_target.value if own_batch else None
+    index = phase.index_name if own_index else None
+    if index is not None and index == batch:
+        index = None
+    if batch is None:
+        batch = fresh_name("batch", set(taken))
+    if index is None:
+        index = fresh_name("batch_idx", set(taken) | {batch})
+    return batch, index

@@ -64,10 +64,24 @@ def epoch_range(script: Script, loop: cst.For) -> tuple[str, cst.BaseExpression 
             and code_of(stop.right) == start_code
         ):
             return loop.target.value, start, code_of(stop.left)
+        if isinstance(stop, cst.BinaryOperation) and isinstance(stop.operator, cst.Add) and code_of(stop.left) == start_code:
+            return loop.target.value, start, _bare(stop.right)  # range(s, s + n): n epochs, exactly
         if isinstance(start, cst.Integer) and isinstance(stop, cst.Integer):
             return loop.target.value, start, str(int(stop.value, 0) - int(start.value, 0))
-        return loop.target.value, start, f"({stop_code}) - ({start_code})"
+        return loop.target.value, start, f"{_operand(stop)} - {_operand(start)}"
     raise Unsupported(line(loop), "the epoch loop uses range() with a step")
+
+
+def _bare(node: cst.BaseExpression) -> str:
+    """The code of an expression without the parentheses around it."""
+    return code_of(node.with_changes(lpar=[], rpar=[])) if getattr(node, "lpar", None) else code_of(node)
+
+
+def _operand(node: cst.BaseExpression) -> str:
+    """The code of an operand of ``-``: in parentheses unless it is one atom."""
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Integer, cst.Call, cst.Subscript)):
+        return code_of(node)
+    return f"({_bare(node)})"
 
 
 def loop_loader(script: Script, loop: cst.For):

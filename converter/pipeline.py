@@ -77,6 +77,9 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
             source,
             reasons=[Reason(0, f"internal error while converting ({type(exc).__name__}: {exc}); nothing was written — please report this script")],
         )
+    refusal = _does_not_compile(output, source)
+    if refusal is not None:
+        return refusal
     explanation = "\n".join(["found:"] + [f"  {line}" for line in facts.describe()] + ["plan:"] + [f"  {line}" for line in plan.describe()])
     return ConversionResult(
         Status.CONVERTED,
@@ -88,3 +91,15 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         metrics=list(plan.metrics),
     )
 
+
+def _does_not_compile(output: str, source: str) -> ConversionResult | None:
+    """The converter's last step: an output Python would reject is a bug of ours, never written."""
+    try:
+        compile(output, "<converted>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno} of the output: " if exc.lineno else ""
+        message = f"internal error: the conversion does not compile ({where}{exc.msg}); nothing was written — please report this script"
+        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, message)])
+    except (ValueError, MemoryError) as exc:  # null bytes, too deep for the compiler
+        return ConversionResult(Status.NOT_CONVERTIBLE, source, reasons=[Reason(0, f"internal error: the conversion does not compile ({exc}); nothing was written")])
+    return None

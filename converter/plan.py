@@ -14,6 +14,7 @@ import libcst as cst
 from .result import Change, LoggedMetric
 
 if TYPE_CHECKING:
+    from .enclosing import Lifted
     from .facts import Facts, Phase, SchedulerFact
 
 #: the LightningModule's hooks, in the order they are written
@@ -258,6 +259,10 @@ class Plan:
     notes: list[ReviewNote] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
+    lifted: Lifted | None = None  #: the class moved out of the enclosing function (module-level)
+    optimizer_setup: list[cst.BaseStatement] = field(default_factory=list)  #: built in configure_optimizers
+    line_length: int = 88  #: the script's own line length (generated lines are wrapped to it)
+    class_helpers: list[str] = field(default_factory=list)  #: methods the class gains (source, 4-space indent)
 
     # --- what the stages use to record decisions ----------------------------------------
     @property
@@ -323,4 +328,12 @@ class Plan:
             out.append(f"configure_optimizers: {config.fact.name} interval={config.interval!r}" + (f" monitor={config.monitor!r}" if config.monitor else ""))
         if self.self_state:
             out.append("state kept on the module: " + ", ".join(f"{k} -> self.{v}" for k, v in self.self_state.items()))
+        if self.optimizer_setup:
+            out.append("configure_optimizers builds the optimizers and schedulers")
+        if self.lifted is not None:
+            out.append(f"class at module level, above {self.lifted.function}()")
+            if self.lifted.arguments:
+                out.append("constructor arguments: " + ", ".join(self.lifted.arguments))
+            if self.lifted.state:
+                out.append("the function's names the hooks assign, on the module: " + ", ".join(self.lifted.state))
         return out

@@ -18,7 +18,11 @@ import libcst as cst
 
 from ..api_knowledge import LIGHTNING_IMPORT_STYLES
 from .emit import render_region, render_test_call, render_trainer
+from .enclosing import lift_class
 from .facts import Facts
+from .wrapping import line_length
+from .rank_sums import sum_over_processes
+from .optimizer_setup import move_optimizer_setup
 from .hooks import fill_hooks
 from .idiom import Idiom
 from .mode import ManualBackward, choose_mode, log_training_loss
@@ -35,6 +39,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
     """Every decision of the conversion of ``facts`` (raises ``Unsupported`` to refuse)."""
     alias, import_statement = LIGHTNING_IMPORT_STYLES[options.import_style]
     plan = Plan(facts=facts, alias=alias, import_statement=import_statement)
+    plan.line_length = line_length(facts.script.module.code)
     _name_generated_code(plan)
 
     choice, lowering = choose_mode(plan, facts.train.body, idioms)
@@ -55,6 +60,7 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         idiom.complete(plan)
     check_loaders_visible(facts)
     share_state(plan)
+    sum_over_processes(plan)
     if choice.mode is Mode.MANUAL:
         plan.hook("training_step").insert(0, statement(f"{_optimizer_targets(facts)} = self.optimizers()"))
         plan.note(facts.script.line(facts.train.loop), f"manual optimization keeps the loop's own zero_grad/backward/step ({choice.reason})",
@@ -66,6 +72,8 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         plan.change(None, absorbed.change)
     for idiom in idioms:
         idiom.contribute(plan)
+    move_optimizer_setup(plan)
+    lift_class(plan)
 
     preview = _Preview(plan)
     for idiom in idioms:

@@ -10,9 +10,9 @@ import libcst as cst
 
 from .facts import Facts
 from .names import NameUsage, param_names, usage_of
-from .plan import Declaration, Plan
+from .plan import HOOK_ORDER, STEP_HOOKS, Declaration, Plan
 from .script import Unsupported
-from .transforms import RenameToSelf, apply
+from .transforms import RenameToSelf, apply, statement
 from .tree import code_of, contains, inner_blocks
 
 #: attributes a LightningModule already has: hook state must not shadow them
@@ -40,6 +40,7 @@ def share_state(plan: Plan) -> None:
     step_names = {name for hook in plan.hooks.values() for name in (hook.batch_param, hook.index_param) if name}
     reserved_names = {"self", "batch", "batch_idx"} | step_names
     in_function = isinstance(facts.scope, cst.FunctionDef)
+    shared_in: dict[str, set[str]] = {}
     for name in sorted(stored_anywhere - reserved_names):
         storing = [h for h, u in usages.items() if name in u.stores]
         reading = [h for h, u in usages.items() if name in u.loads]
@@ -54,13 +55,136 @@ def share_state(plan: Plan) -> None:
             if keyword == "nonlocal" and name not in before.stores and name not in after.stores:
                 plan.bindings_needed.append(name)
             continue
-        crosses = any(h not in storing for h in reading) or any(name in usages[h].first_load_before_store for h in storing)
-        if crosses:
-            plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"_{name}"
-    if plan.self_state:
-        renamer = RenameToSelf(plan.self_state)
-        for hook in plan.hooks.values():
-            hook.statements = apply(renamer, hook.statements)
+        sharing = _hooks_sharing(name, plan, usages)
+        if sharing:
+            plan.self_state[name] = name if name not in RESERVED_ATTRIBUTES else f"{name}_"  # `_device`, `_hparams`... are Lightning's own
+            shared_in[name] = sharing
+    for hook in plan.hooks.values():
+        hook.statements = _without_idle_declarations(hook.statements)
+    detached = _losses_kept_detached(plan, shared_in)
+    for hook_name, hook in plan.hooks.items():
+        mapping = {name: attribute for name, attribute in plan.self_state.items() if hook_name in shared_in[name]}
+        if hook_name == "training_step":
+            mapping = {name: attribute for name, attribute in mapping.items() if name not in detached}
+        if mapping:
+            hook.statements = apply(RenameToSelf(mapping), hook.statements)
+    if detached:
+        step = plan.hooks["training_step"]
+        out = []
+        for stmt in step.statements:
+            out.append(stmt)
+            for name in sorted(detached & _assigned_here(stmt)):
+                out.append(statement(f"self.{plan.self_state[name]} = {name}.detach()  # for the epoch's end, without its graph"))
+        step.statements = out
+
+
+def _without_idle_declarations(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The script's own ``global x`` statements that came along with a function's statements
+    (``def test(): global best_acc ...``), kept only for the names this hook assigns."""
+    stores = usage_of(*statements).stores if statements else set()
+    out = []
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body and all(isinstance(s, (cst.Global, cst.Nonlocal)) for s in stmt.body):
+            kept = []
+            for small in stmt.body:
+                names = [item for item in small.names if item.name.value in stores]
+                if names:
+                    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    kept.append(small.with_changes(names=names))
+            if not kept:
+                if out or len(statements) > 1:
+                    continue
+            else:
+                kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+                stmt = stmt.with_changes(body=kept)
+        out.append(stmt)
+    return out
+
+
+def _losses_kept_detached(plan: Plan, shared_in: dict[str, set[str]]) -> set[str]:
+    """The training loss, when a later hook reads the last step's value (``print(loss.item())``
+    after the loop): ``training_step`` keeps it a local and gives the module a detached copy, so
+    the last step's autograd graph is not kept alive between steps."""
+    step = plan.hooks.get("training_step")
+    if step is None or not step.statements:
+        return set()
+    losses = {plan.optimization.loss_name} if plan.optimization.loss_name else set()
+    code = "\n".join(code_of(s) for s in step.statements)
+    losses |= {name for name in plan.self_state if f"manual_backward({name})" in code}
+    return {
+        name
+        for name in losses
+        if name in plan.self_state
+        and "training_step" in shared_in.get(name, ())
+        and _assigns_first(step.statements, name)
+        and name not in usage_of(*step.statements).first_load_before_store
+    }
+
+
+def _assigned_here(stmt: cst.BaseStatement) -> set[str]:
+    """Names a simple statement assigns at its own level."""
+    names: set[str] = set()
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    names |= _target_names(target.target)
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                names |= _target_names(small.target)
+    return names
+
+
+def _hooks_sharing(name: str, plan: Plan, usages: dict[str, NameUsage]) -> set[str]:
+    """The hooks through which a value of ``name`` flows from one hook (or one step) to another.
+
+    A hook that reads ``name`` before assigning it sees what the hooks run before it stored
+    (Lightning runs them in :data:`HOOK_ORDER`, epoch after epoch, a step hook once per batch):
+    walking back from it, every hook that stores ``name`` joins, up to one that assigns it
+    first thing (its value starts anew there). Other hooks keep ``name`` a local of their own:
+    ``loss`` of ``training_step`` and the ``loss`` total of an evaluation loop stay two names.
+    """
+    order = [h for h in HOOK_ORDER if h in usages]
+    sharing: set[str] = set()
+    for reader in order:
+        if name not in usages[reader].first_load_before_store:
+            continue
+        position = order.index(reader)
+        # back from the reader, cyclically: a step hook's own previous call comes first, any
+        # other hook's own previous call (the epoch before) last
+        earlier, later = order[:position][::-1], order[position + 1:][::-1]
+        walk = [reader] + earlier + later if reader in STEP_HOOKS else earlier + later + [reader]
+        found = set()
+        for hook in walk:
+            if name in usages[hook].stores:
+                found.add(hook)
+                if _assigns_first(plan.hooks[hook].statements, name):
+                    break
+        if found:
+            sharing |= found | {reader}
+    return sharing
+
+
+def _assigns_first(statements: list[cst.BaseStatement], name: str) -> bool:
+    """Does ``name = ...`` stand among the statements (at their own level) before any read of it?"""
+    for stmt in statements:
+        if name in usage_of(stmt).first_load_before_store:
+            return False
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target] if isinstance(small, cst.AnnAssign) and small.value is not None else []
+                if any(name in _target_names(t) for t in targets):
+                    return True
+    return False
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*(_target_names(e.value) for e in target.elements)) if target.elements else set()
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
 
 
 def check_loaders_visible(facts: Facts) -> None:

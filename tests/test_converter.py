@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -24,6 +25,14 @@ val_loader = DataLoader(TensorDataset(X, y), batch_size=16)
 def convert(body: str, **options):
     source = HEADER + textwrap.dedent(body)
     return source, convert_source(source, ConvertOptions(**options))
+
+
+def unwrapped(code: str) -> str:
+    """``code`` with the generated statements black-wrapped over several lines put back on one."""
+    code = re.sub(r"([({\[])\n\s+", r"\1", code)
+    code = re.sub(r",\n\s*([)}\]])", r"\1", code)
+    code = re.sub(r"\n\s*([)}\]])", r"\1", code)
+    return re.sub(r",\n\s+", ", ", code)
 
 
 def ok(body: str, **options) -> str:
@@ -61,7 +70,7 @@ def test_canonical_loop_becomes_training_step() -> None:
     assert "zero_grad" not in out and ".backward()" not in out and "optimizer.step()" not in out
     assert ".to(device)" not in out and "torch.device" not in out
     assert "model.train()" not in out
-    assert "pl.Trainer(max_epochs=3, accelerator=\"gpu\" if torch.cuda.is_available() else \"cpu\", devices=1)" in out
+    assert "pl.Trainer(max_epochs=3, accelerator=\"gpu\" if torch.cuda.is_available() else \"cpu\", devices=1)" in unwrapped(out)
     assert "trainer.fit(lit_model, train_dataloaders=loader)" in out
     assert "import pytorch_lightning as pl" in out
     # everything before the loop is byte-identical
@@ -118,7 +127,7 @@ def test_validation_loop_every_epoch_keeps_its_own_arithmetic() -> None:
     assert "self.val_loss += F.cross_entropy(self.model(x), t, reduction=\"sum\").item()" in out
     assert "def on_validation_epoch_end(self):" in out
     assert "self.val_loss /= len(val_loader.dataset)" in out
-    assert 'self.log("val_loss", self.val_loss)' in out
+    assert 'self.log("val_loss", self.val_loss, prog_bar=True)' in out
     assert "num_sanity_val_steps=0" in out  # the sanity check would shift the data order
     assert "val_dataloaders=val_loader" in out
     assert "torch.no_grad" not in out and "model.eval()" not in out
@@ -153,7 +162,7 @@ def test_plateau_scheduler_monitors_the_logged_validation_metric() -> None:
 """
     out = ok(body)
     assert '"monitor": "val_loss"' in out
-    assert 'self.log("val_loss", self.val_loss)' in out
+    assert 'self.log("val_loss", self.val_loss, prog_bar=True)' in out
     assert "scheduler.step(" not in out
 
 
@@ -169,11 +178,11 @@ def test_gradient_clipping_becomes_trainer_flags() -> None:
         "loss.backward()\n", "loss.backward()\n        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)\n"
     )
     out = ok(body)
-    assert 'gradient_clip_val=0.5, gradient_clip_algorithm="norm"' in out
+    assert 'gradient_clip_val=0.5, gradient_clip_algorithm="norm"' in unwrapped(out)
     assert "clip_grad_norm_" not in out and "automatic_optimization" not in out
     body = CANONICAL.replace("loss.backward()\n", "loss.backward()\n        nn.utils.clip_grad_value_(model.parameters(), 0.1)\n")
     out = ok(body)
-    assert 'gradient_clip_val=0.1, gradient_clip_algorithm="value"' in out
+    assert 'gradient_clip_val=0.1, gradient_clip_algorithm="value"' in unwrapped(out)
 
 
 def test_code_between_backward_and_step_uses_manual_optimization() -> None:
@@ -209,12 +218,19 @@ def test_accumulators_shared_with_the_script_use_global() -> None:
     assert "seen += len(x)" in out
 
 
-def test_function_scope_uses_nonlocal() -> None:
+def test_function_scope_state_lives_on_the_module_level_class() -> None:
+    """A name of ``main()`` that the loop assigns: module state, started from ``main()``'s value
+    and copied back after the fit (no closure, no ``nonlocal``: the class is at module level)."""
     body = "def main():\n" + textwrap.indent(CANONICAL.replace("for epoch in range(3):", "seen = 0\nfor epoch in range(3):").replace(
         "optimizer.step()\n", "optimizer.step()\n        seen += 1\n"
     ) + "print(seen)\n", "    ") + "\nmain()\n"
     out = ok(body)
-    assert "nonlocal seen" in out
+    assert "nonlocal" not in out
+    assert out.index("\nclass LitLinear(pl.LightningModule):") < out.index("\ndef main():")
+    assert "def __init__(self, model, seen=None):" in out and "self.seen = seen" in out
+    assert "self.seen += 1" in out
+    assert "lit_model = LitLinear(model, seen=seen)" in out
+    assert "trainer.fit(lit_model, train_dataloaders=loader)\n    seen = lit_model.seen\n" in out
 
 
 def test_function_style_train_and_test_are_inlined() -> None:
@@ -439,10 +455,10 @@ def test_training_function_gets_its_objects_from_its_one_call() -> None:
     model_ft = train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler, num_epochs=3)
     """
     out = ok(body)
-    assert "    class LitLinear(pl.LightningModule):" in out  # named after the argument's class
-    assert "loss = criterion(self.model(x), t)" in out
-    assert '{"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}' in out
-    assert "    lit_model = LitLinear(model)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
+    assert "\nclass LitLinear(pl.LightningModule):" in out  # named after the argument's class, at module level
+    assert "loss = self.criterion(self.model(x), t)" in out
+    assert '{"optimizer": self.optimizer, "lr_scheduler": {"scheduler": self.scheduler, "interval": "epoch"}}' in unwrapped(out)
+    assert "    lit_model = LitLinear(model, criterion=criterion, optimizer=optimizer, scheduler=scheduler)\n    trainer = pl.Trainer(max_epochs=num_epochs," in out
     # called twice: the parameters stand for different objects, so nothing is known
     source, twice = convert(body + "train_model(model_ft, nn.CrossEntropyLoss(), optimizer_ft, exp_lr_scheduler)\n")
     assert twice.status is Status.NOT_CONVERTIBLE and "cannot find where the optimizer 'optimizer' is created" in twice.reasons[0].message
@@ -474,8 +490,11 @@ print(best)
 def test_phase_loop_becomes_training_and_validation_steps() -> None:
     out = ok(PHASES)
     assert "trainer.fit(lit_model, train_dataloaders=loaders[\"train\"], val_dataloaders=loaders[\"val\"])" in out
-    step = "(self, batch, batch_idx):\n        x, t = batch\n        self.loss = F.cross_entropy(self.model(x), t)\n        self.total += self.loss.item()\n"
-    assert "def training_step" + step in out and "def validation_step" + step in out
+    # training's `loss` stays its own local (no tensor kept on the module between steps); the
+    # validation's last one is logged at the epoch's end
+    step = "(self, batch, batch_idx):\n        x, t = batch\n        loss = F.cross_entropy(self.model(x), t)\n        self.total += loss.item()\n"
+    assert "def training_step" + step in out
+    assert "def validation_step" + step.replace("loss", "self.loss") in out
     assert "def on_train_epoch_start(self):\n        self.total = 0.0" in out and "def on_validation_epoch_start(self):\n        self.total = 0.0" in out
     assert "if self.total > best:" in out  # the phase's part of the condition is decided
     assert "phase" not in out.split("class LitLinear")[1].split("lit_model =")[0]
@@ -495,3 +514,117 @@ def test_phase_loops_that_cannot_be_specialised_are_refused(change, reason) -> N
     source, result = convert(PHASES.replace(*change))
     assert result.status is Status.NOT_CONVERTIBLE
     assert reason in result.reasons[0].message and result.reasons[0].line > 0
+
+
+def test_optimizer_and_scheduler_built_in_configure_optimizers() -> None:
+    """Nothing but the loop uses them: ``configure_optimizers`` builds them from the module's own
+    parameters (FSDP/DeepSpeed wrap the model first); a hook reading the learning rate asks
+    ``self.optimizers()``."""
+    body = CANONICAL.replace("for epoch in range(3):", "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\nfor epoch in range(3):")
+    body = body.rstrip("\n") + "\n    scheduler.step()\n    print(optimizer.param_groups[0]['lr'])\n"
+    out = ok(body)
+    configure = out.split("def configure_optimizers(self):\n")[1]
+    assert configure.startswith("        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)\n        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\n")
+    assert "print(self.optimizers().param_groups[0]['lr'])" in out
+    assert out.count("torch.optim.SGD(") == 1
+
+
+def test_optimizer_used_after_the_loop_stays_where_it_was_built() -> None:
+    out = ok(CANONICAL + "torch.save(optimizer.state_dict(), 'opt.pt')\n")
+    assert "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)" in out
+    assert "def configure_optimizers(self):\n        return optimizer\n" in out
+
+
+@pytest.mark.parametrize(
+    ("epochs", "max_epochs"),
+    [
+        ("range(start_epoch, (start_epoch + 200))", "max_epochs=200,"),
+        ("range(start_epoch, start_epoch + n_epochs)", "max_epochs=n_epochs,"),
+        ("range(start_epoch, n_epochs)", "max_epochs=n_epochs - start_epoch,"),
+        ("range(start_epoch, n_epochs + 2 * start_epoch)", "max_epochs=(n_epochs + 2 * start_epoch) - start_epoch,"),
+    ],
+)
+def test_epoch_count_simplified_only_where_exact(epochs: str, max_epochs: str) -> None:
+    out = ok("start_epoch = 3\nn_epochs = 9\n" + CANONICAL.replace("range(3)", epochs))
+    assert max_epochs in out
+
+
+def test_evaluation_sums_are_summed_over_processes_before_the_epoch_end_reads_them() -> None:
+    """Under DDP each process counts its share of the loader: the epoch end sums the counts over
+    processes first (unchanged on one process), and shows the accuracy in the progress bar."""
+    body = CANONICAL.rstrip("\n") + (
+        "\n    model.eval()\n    correct = 0\n    with torch.no_grad():\n        for x, t in val_loader:\n"
+        "            correct += (model(x).argmax(1) == t).sum().item()\n"
+        "    val_acc = correct / len(val_loader.dataset)\n    print(val_acc)\n"
+    )
+    out = ok(body)
+    end = out.split("def on_validation_epoch_end(self):\n")[1]
+    assert end.startswith("        self.correct = self._sum_over_processes(self.correct)\n")
+    assert "if self.trainer.world_size == 1:\n            return value" in out
+    assert 'self.log("val_acc", val_acc, prog_bar=True)' in out
+
+
+def test_generated_lines_are_wrapped_as_black_would() -> None:
+    """The Trainer line is wrapped to the file's line length (88 here): its arguments on one
+    indented line when that fits, else one per line with a trailing comma."""
+    out = ok(CANONICAL)
+    assert 'trainer = pl.Trainer(\n    max_epochs=3, accelerator="gpu" if torch.cuda.is_available() else "cpu", devices=1\n)\n' in out
+    clipped = ok(CANONICAL.replace("        optimizer.step()", "        torch.nn.utils.clip_grad_value_(model.parameters(), 0.1)\n        optimizer.step()"))
+    assert '    devices=1,\n    gradient_clip_val=0.1,\n    gradient_clip_algorithm="value",\n)\n' in clipped
+    assert all(len(line) <= 88 for line in clipped.splitlines() if "Trainer" in line or "gradient_clip" in line)
+
+
+def test_training_loss_read_after_the_loop_is_kept_detached() -> None:
+    """``print(loss.item())`` after the batch loop reads the last step's loss: the module keeps a
+    detached copy, not the tensor with its autograd graph."""
+    out = ok(CANONICAL + "    print(loss.item())\n")
+    step = out.split("def training_step(self, batch, batch_idx):\n")[1].split("\n    def ")[0]
+    assert "        loss = F.cross_entropy(self.model(x), t)\n        self.loss = loss.detach()" in step
+    assert "return loss" in step and "return self.loss" not in step
+    assert "print(self.loss.item())" in out
+
+
+def test_script_global_statement_kept_only_where_the_hook_assigns() -> None:
+    """``global best`` at the top of an evaluation function lands in the epoch-start hook too,
+    which does not assign ``best``: it goes there."""
+    body = """\
+    best = 0.0
+
+
+    def evaluate(model, loader):
+        global best
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, t in loader:
+                correct += (model(x).argmax(1) == t).sum().item()
+        if correct > best:
+            best = correct
+
+
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(2):
+        model.train()
+        for x, t in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), t)
+            loss.backward()
+            optimizer.step()
+        evaluate(model, val_loader)
+    """
+    out = ok(body)
+    start = out.split("def on_validation_epoch_start(self):\n")[1].split("\n    def ")[0]
+    end = out.split("def on_validation_epoch_end(self):\n")[1].split("\n    def ")[0]
+    assert "global" not in start
+    assert "global best" in end
+
+
+def test_enclosing_name_lightning_already_has_gets_a_trailing_underscore() -> None:
+    """``run(hparams)`` (Lightning's Fabric kfold example): ``self.hparams`` is Lightning's, and
+    so is ``self._hparams``; the script's object becomes ``self.hparams_``."""
+    body = "def run(hparams):\n" + textwrap.indent(CANONICAL.replace("lr=0.1", "lr=hparams.lr").replace(
+        "        optimizer.step()\n", "        optimizer.step()\n        print(hparams.lr)\n"), "    ") + "\n\nrun(None)\n"
+    out = ok(body)
+    assert "self.hparams_ = hparams" in out and "print(self.hparams_.lr)" in out
+    assert "self._hparams" not in out and "lr=self.hparams_.lr" in out

@@ -303,7 +303,7 @@ main()
 def test_lowering_inside_a_train_function_called_within_an_expression() -> None:
     out = converted(FUNCTION_STYLE)
     # Trainer arguments are written in the caller's terms (accum_steps is train()'s parameter)
-    assert 'precision="bf16-mixed", accumulate_grad_batches=2)' in out
+    assert 'precision="bf16-mixed",\n        accumulate_grad_batches=2,\n    )' in out  # black-wrapped
     assert "def train(model" not in out and "scaler" not in out
     # print(epoch, train(...)) reads the function's result after the epoch
     end = out[out.index("def on_train_epoch_end"):out.index("def configure_optimizers")]

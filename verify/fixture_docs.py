@@ -98,9 +98,11 @@ def converter_column(case: str) -> str:
                  if line.strip().startswith("optimization: ")), None)
     if mode:
         parts.append(f"{mode.split(' (')[0]} optimization")  # a manual reason is among the notes
-    trainer = re.search(r"\b(?:pl|L)\.Trainer\((.*)\)\s*$", result.output or "", re.MULTILINE)
+    # the converter wraps a long Trainer(...) over several lines (black's style): one line here
+    trainer = re.search(r"\b(?:pl|L)\.Trainer\(\n?(.*?),?\n?[ \t]*\)[ \t]*$", result.output or "", re.MULTILINE | re.DOTALL)
     if trainer:
-        parts.append(f"`Trainer({trainer.group(1)})`")
+        arguments = re.sub(r",?\s*\n\s*", ", ", trainer.group(1).strip())
+        parts.append(f"`Trainer({arguments})`")
     if result.metrics:
         parts.append("logs " + ", ".join(f"`{m.key}`" for m in result.metrics))
     for note in result.notes:

@@ -48,13 +48,14 @@ class DataParallel(Idiom):
             "Trainer(devices=N, strategy=\"ddp\") (each process then takes batch_size samples)"
         )
         for stmt in facts.scope_statements():
-            if _is_data_parallel_wrap(facts.script, stmt, facts.forward_model.name):
+            if _is_data_parallel_wrap(facts.script, stmt, set(facts.model_names)):
                 plan.remove(stmt, "removed nn.DataParallel (the Trainer places the model)")
                 plan.note(facts.script.line(stmt), message, NotePlace.REMOVED_STATEMENT, statement=stmt)
 
 
-def _is_data_parallel_wrap(script: Script, stmt: cst.BaseStatement, model: str) -> bool:
-    """``model = nn.DataParallel(model, ...)`` (possibly followed by ``.to(device)``)."""
+def _is_data_parallel_wrap(script: Script, stmt: cst.BaseStatement, models: set[str]) -> bool:
+    """``model = nn.DataParallel(model, ...)`` (possibly followed by ``.to(device)``) of any of
+    the trained models (a GAN wraps both of its networks)."""
     if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)):
         return False
     value = stmt.body[0].value
@@ -63,4 +64,4 @@ def _is_data_parallel_wrap(script: Script, stmt: cst.BaseStatement, model: str) 
     if not (isinstance(value, cst.Call) and script.qualified_call(value) in DATA_PARALLEL and value.args):
         return False
     target = dotted_name(stmt.body[0].targets[0].target)
-    return target == model and dotted_name(value.args[0].value) == model
+    return target in models and dotted_name(value.args[0].value) == target

@@ -120,6 +120,9 @@ def accelerator_argument(facts: Facts) -> tuple[str, str | None]:
     """Trainer accelerator argument (code) matching the script's device choice, and a note."""
     when, note = gpu_condition(facts)
     if when is None:
+        own = _device_variable(facts)
+        if own is not None:
+            return f"{own}.type", None  # the script's own choice ("cuda" / "mps" / "cpu"), kept
         return '"auto"', note
     if when is True:
         return '"gpu"', None
@@ -128,6 +131,32 @@ def accelerator_argument(facts: Facts) -> tuple[str, str | None]:
     if when.startswith("not (") and when.endswith(")"):
         return f'"cpu" if {when[5:-1]} else "gpu"', None
     return f'"gpu" if {when} else "cpu"', None
+
+
+#: ``torch.device(...)`` strings whose ``.type`` is a Trainer accelerator on device index 0
+_PLAIN_DEVICES = {"cuda", "cuda:0", "mps", "mps:0", "cpu"}
+
+
+def _device_variable(facts: Facts) -> str | None:
+    """The one name the script's device choice assigns, when every branch assigns it a plain
+    ``torch.device("cuda" / "mps" / "cpu")``: its ``.type`` is the Trainer's accelerator."""
+    names = set()
+    for stmt in facts.devices.assigns:
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)):
+            return None
+        assign = stmt.body[0]
+        value = assign.value
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            return None
+        if not (isinstance(value, cst.Call) and facts.script.qualified_call(value) == "torch.device" and len(value.args) == 1):
+            return None
+        text = value.args[0].value
+        if not (isinstance(text, cst.SimpleString) and text.evaluated_value in _PLAIN_DEVICES):
+            return None
+        names.add(assign.targets[0].target.value)
+    if len(names) != 1 or facts.script.parents.block_owner(facts.devices.assigns[0]) is None:
+        return None
+    return names.pop()
 
 
 def _moves_model(call, models: list[str], devices: set[str]) -> bool:

@@ -106,9 +106,12 @@ class EvaluationLoops(Idiom):
             if not plan.hook(hook_names[1]):
                 continue
             statements = [s for name in hook_names for s in plan.hook(name)]
-            for name in metric_names(statements, monitors if stage == "val" else []):
+            names = metric_names(statements, monitors if stage == "val" else [])
+            shown = _shown_in_progress_bar(names) if stage == "val" else None
+            for name in names:
                 key = metric_key(stage, name)
-                plan.hook(hook_names[2]).append(statement(f'self.log("{key}", {name})'))
+                options = ", prog_bar=True" if name == shown else ""
+                plan.hook(hook_names[2]).append(statement(f'self.log("{key}", {name}{options})'))
                 origin = metric_origin(plan.facts, stage, key, name)
                 if origin is not None:
                     plan.metrics.append(origin)
@@ -135,6 +138,15 @@ class EvaluationLoops(Idiom):
             model = facts.forward_model.name
             if isinstance(call, cst.Call) and dotted_name(call.func) == f"{model}.eval":
                 plan.remove(previous, f"removed {model}.eval() (Lightning switches modes)")
+
+
+def _shown_in_progress_bar(names: list[str]) -> str | None:
+    """The validation metric a person watches: an accuracy, else a loss (else none)."""
+    for word in ("acc", "loss"):
+        for name in names:
+            if word in name.lower():
+                return name
+    return None
 
 
 def unwrap_no_grad(statements: list[cst.BaseStatement], plan: Plan) -> list[cst.BaseStatement]:

@@ -46,7 +46,7 @@ class LearningRateSchedulers(Idiom):
         Example(
             setup="scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)",
             epoch_end="scheduler.step()",
-            after=('return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}',),
+            after=('"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}',),
             absent=("scheduler.step()",),
         ),
     )

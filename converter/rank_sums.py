@@ -1,0 +1,97 @@
+"""Evaluation sums over all processes before the epoch's end reads them.
+
+An evaluation loop that counts (``correct += ...``, ``test_loss += ...``) and divides by the
+whole dataset at the end is right on one process. Under ``strategy="ddp"`` each process sees
+its share of the loader, so each would print its own share divided by the whole
+(``Accuracy: 440/1000``). The epoch-end hook first sums each such accumulator over the
+processes (``self._sum_over_processes``, which returns the value unchanged when there is one
+process, so a single-process run computes exactly what the script did).
+
+Not where the script sums over processes itself, nor in hand-written multi-process training
+(each rank keeps computing what it did). Lightning's distributed sampler pads the last batch
+of a process with repeated samples, so on several processes a count can exceed the dataset by
+up to one sample per process.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from .plan import Declaration, Plan
+from .transforms import statement
+from .tree import code_of
+
+#: (epoch-start hook, step hook, epoch-end hook) of each evaluation
+_STAGES = (
+    ("on_validation_epoch_start", "validation_step", "on_validation_epoch_end"),
+    ("on_test_epoch_start", "test_step", "on_test_epoch_end"),
+)
+
+HELPER = "_sum_over_processes"
+
+HELPER_SOURCE = '''\
+def _sum_over_processes(self, value):
+    """The sum of ``value`` over the processes (each saw its share of the data)."""
+    if self.trainer.world_size == 1:
+        return value
+    if torch.is_tensor(value):
+        return self.trainer.strategy.reduce(value.clone(), reduce_op="sum")
+    total = torch.tensor(value, dtype=torch.float64, device=self.device)
+    total = self.trainer.strategy.reduce(total, reduce_op="sum")
+    return type(value)(total.item())
+'''
+
+
+def sum_over_processes(plan: Plan) -> None:
+    """Insert the sums at the top of the evaluation epoch-end hooks (and the helper method)."""
+    if plan.facts.script.qualify("torch") != "torch":
+        return  # the helper needs the script's own ``import torch``
+    if plan.strategy is not None:
+        return  # hand-written multi-process training: each rank keeps computing what it did
+    for start, step, end in _STAGES:
+        if not plan.hook(step) or not plan.hook(end):
+            continue
+        if re.search(r"\b(all_reduce|all_gather|reduce)\(", _code(plan.hook(step) + plan.hook(end))):
+            continue  # the script sums over processes itself
+        started = _code(plan.hook(start))
+        ended = _code(plan.hook(end))
+        inserted = []
+        for target in _summed_targets(plan.hook(step)):
+            pattern = re.compile(rf"(?<![\w.]){re.escape(target)}(?!\w)")
+            assigned_at_start = re.search(rf"(?<![\w.]){re.escape(target)}\s*(,[^=\n]*)?=[^=]", started) is not None
+            if not assigned_at_start or not pattern.search(ended):
+                continue
+            inserted.append(statement(f"{target} = self.{HELPER}({target})"))
+            if "." not in target:
+                for declaration in plan.hooks[step].declarations:
+                    if declaration.name == target and declaration not in plan.hooks[end].declarations:
+                        plan.hooks[end].declarations.append(Declaration(declaration.keyword, target))
+        if inserted:
+            plan.hooks[end].statements = inserted + plan.hook(end)
+            if HELPER_SOURCE not in plan.class_helpers:
+                plan.class_helpers.append(HELPER_SOURCE)
+
+
+def _code(statements: list[cst.BaseStatement]) -> str:
+    return "\n".join(code_of(s) for s in statements)
+
+
+def _summed_targets(statements: list[cst.BaseStatement]) -> list[str]:
+    """``x`` / ``self.x`` of every ``x += ...`` in the step (in the order they come)."""
+    found: list[str] = []
+
+    class _Sums(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return False
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.operator, cst.AddAssign) and isinstance(node.target, (cst.Name, cst.Attribute)):
+                target = code_of(node.target)
+                if (isinstance(node.target, cst.Name) or target.startswith("self.")) and target not in found:
+                    found.append(target)
+
+    for stmt in statements:
+        stmt.visit(_Sums())
+    return found
