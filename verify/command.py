@@ -19,6 +19,7 @@ Examples:
   pl-convert verify train.py --epochs 1 --json result.json --report parity.html
   pl-convert verify train.py --compare-devices   the same script on CPU and on GPU
   pl-convert verify a.py b.py -- --lr 0.1        arguments after -- go to both scripts
+  pl-convert verify ddp.py --nproc 2             a DDP script on 2 CPU processes, rank by rank
 
 \b
 Equal means: the per-step training-loss traces are identical (max |Δ| == 0), so are the
@@ -66,6 +67,17 @@ class _VerifyCommand(click.Command):
 @click.option("--rtol", type=click.FloatRange(min=0), default=None,
               help="Compare with a relative tolerance instead of bitwise.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance (with --rtol).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="Distributed scripts: run both on N CPU processes (gloo, one thread each) and compare "
+                   "each rank's loss trace and parameters; the first difference is named 'step K on rank R'.")
+@click.option("--launcher", type=click.Choice(["auto", "self", "torchrun"]), default="auto", show_default=True,
+              help="With --nproc: how the original starts its processes: self (mp.spawn inside the script, "
+                   "run plainly), torchrun (python -m torch.distributed.run --standalone --nproc-per-node N), "
+                   "auto (torchrun when the script reads LOCAL_RANK/WORLD_SIZE and spawns nothing). "
+                   "The conversion is launched the same way.")
+@click.option("--no-module-checks", "no_module_checks", is_flag=True,
+              help="Skip the checks that the trained LightningModule survives pickle and "
+                   "load_from_checkpoint of its last checkpoint with the same parameters (on by default).")
 @click.option("--sequential", is_flag=True, help="Run one script after the other instead of both at once.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, allow_dash=True),
               help="Write the result as JSON ('-' for stdout).")
@@ -91,6 +103,9 @@ def verify(
     threads: int,
     rtol: float | None,
     atol: float,
+    nproc: int | None,
+    launcher: str,
+    no_module_checks: bool,
     sequential: bool,
     json_path: Path | None,
     report_path: Path | None,
@@ -122,6 +137,10 @@ def verify(
 
     if compare_devices and converted is not None:
         fail("--compare-devices runs one script on both devices; give one script")
+    if nproc is not None and (compare_devices or device != "cpu"):
+        fail("--nproc runs on CPU processes (gloo): drop --compare-devices/--device cuda")
+    if launcher != "auto" and nproc is None:
+        fail("--launcher goes with --nproc N")
     if compare_devices and rtol is not None:
         fail("--compare-devices has its own tolerance (rel 1e-3, 1 accuracy point); drop --rtol")
     try:
@@ -140,6 +159,7 @@ def verify(
         options = VerifyOptions(
             seed=seed, epochs=epochs, args=ctx.meta.get("pl_convert.script_args", []), timeout=timeout,
             data_root=data_root, threads=threads, parallel=not sequential, keep_workdir=keep_workdir,
+            nproc=nproc, launcher=launcher, module_checks=not no_module_checks,
         )  # fmt: skip
         result = _run_with_status(console, a, b, options, tolerance, mapping)
     except VerifyError as exc:
