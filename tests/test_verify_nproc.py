@@ -152,3 +152,39 @@ def test_a_conversion_that_differs_on_rank_1_only(mnist_root: Path, tmp_path: Pa
     assert "step 3 on rank 1" in result.output
     rank0 = next(r for r in data["ranks"] if r["rank"] == 0)
     assert rank0["first_diff_step"] == 4  # rank 0 follows one step later (the gradients are averaged)
+
+
+# -- --devices N: the conversion under strategy="ddp" ------------------------------------------
+
+
+def test_a_rank_with_a_non_finite_loss_fails_the_ddp_run() -> None:
+    from pl_convert.verify.ddp_run import judge_ddp_run
+
+    original = record([2.0, 1.0, 0.5, 0.25])
+    healthy = judge_ddp_run(original, {0: record([2.0, 1.5]), 1: record([2.1, 1.4])}, 2)
+    assert healthy.equal and "numbers differ from one process, as expected" in healthy.notes[0]
+    assert "first difference step 2" in healthy.notes[0]
+    diverged = judge_ddp_run(original, {0: record([2.0, 1.5]), 1: record([2.1, float("nan")])}, 2)
+    assert not diverged.equal and diverged.first_diff_rank == 1
+    assert diverged.reasons == ["rank 1: loss is nan at step 2"]
+    missing = judge_ddp_run(original, {0: record([2.0])}, 2)
+    assert not missing.equal and "no record from rank(s) 1 of 2" in missing.reasons[0]
+
+
+@pytest.mark.slow
+def test_devices_2_trains_the_conversion_under_ddp(mnist_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    result = invoke(FIXTURES / "clip_grad_norm" / "original.py", "--devices", 2, "--epochs", 1,
+                    "--data-root", mnist_root, "--json", out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert result.exit_code == 0, result.output
+    assert data["verdict"] == "passed" and data["devices"] == 2
+    ranks = data["converted"]["ranks"]
+    assert sorted(ranks) == ["0", "1"]
+    for rank in ranks.values():
+        assert rank["losses"] and all(abs(v) < 1e6 for v in rank["losses"])
+        assert rank["lightning"]["world_size"] == 2
+    # each rank trained on half the batches of the one-process original
+    assert len(ranks["0"]["losses"]) < len(data["original"]["losses"])
+    assert any("numbers differ from one process, as expected" in n for n in data["notes"])
+    assert "PASSED" in result.output

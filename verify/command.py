@@ -20,6 +20,7 @@ Examples:
   pl-convert verify train.py --compare-devices   the same script on CPU and on GPU
   pl-convert verify a.py b.py -- --lr 0.1        arguments after -- go to both scripts
   pl-convert verify ddp.py --nproc 2             a DDP script on 2 CPU processes, rank by rank
+  pl-convert verify train.py --devices 2         the conversion under strategy="ddp" on 2 CPU processes
 
 \b
 Equal means: the per-step training-loss traces are identical (max |Δ| == 0), so are the
@@ -75,6 +76,11 @@ class _VerifyCommand(click.Command):
                    "run plainly), torchrun (python -m torch.distributed.run --standalone --nproc-per-node N), "
                    "auto (torchrun when the script reads LOCAL_RANK/WORLD_SIZE and spawns nothing). "
                    "The conversion is launched the same way.")
+@click.option("--devices", "ddp_devices", type=click.IntRange(min=2), default=None,
+              help="Train the conversion under strategy=\"ddp\" on N CPU processes (every pl.Trainer gets "
+                   "accelerator=\"cpu\", devices=N, strategy=\"ddp\") and check that every rank runs to the end "
+                   "with finite losses; its numbers differ from the one-process original, as expected, "
+                   "and the report says by how much.")
 @click.option("--no-module-checks", "no_module_checks", is_flag=True,
               help="Skip the checks that the trained LightningModule survives pickle and "
                    "load_from_checkpoint of its last checkpoint with the same parameters (on by default).")
@@ -105,6 +111,7 @@ def verify(
     atol: float,
     nproc: int | None,
     launcher: str,
+    ddp_devices: int | None,
     no_module_checks: bool,
     sequential: bool,
     json_path: Path | None,
@@ -139,6 +146,8 @@ def verify(
         fail("--compare-devices runs one script on both devices; give one script")
     if nproc is not None and (compare_devices or device != "cpu"):
         fail("--nproc runs on CPU processes (gloo): drop --compare-devices/--device cuda")
+    if ddp_devices is not None and (nproc is not None or compare_devices or device != "cpu" or rtol is not None):
+        fail("--devices N runs the conversion on N CPU processes: drop --nproc/--compare-devices/--device cuda/--rtol")
     if launcher != "auto" and nproc is None:
         fail("--launcher goes with --nproc N")
     if compare_devices and rtol is not None:
@@ -159,7 +168,7 @@ def verify(
         options = VerifyOptions(
             seed=seed, epochs=epochs, args=ctx.meta.get("pl_convert.script_args", []), timeout=timeout,
             data_root=data_root, threads=threads, parallel=not sequential, keep_workdir=keep_workdir,
-            nproc=nproc, launcher=launcher, module_checks=not no_module_checks,
+            nproc=nproc, launcher=launcher, module_checks=not no_module_checks, devices=ddp_devices,
         )  # fmt: skip
         result = _run_with_status(console, a, b, options, tolerance, mapping)
     except VerifyError as exc:

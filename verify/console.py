@@ -102,7 +102,8 @@ def print_result(result: VerifyResult, console: Console) -> None:
                 console.print(
                     f"rank {rank['rank']}: steps {rank['steps_a']} / {rank['steps_b']}   first difference: "
                     f"{'none' if rank['first_diff_step'] is None else 'step ' + str(rank['first_diff_step'])}   "
-                    f"param digests: {'identical' if rank['digest_equal'] else 'differ'}",
+                    + (f"final loss: {rank['final_loss']!r}" if "final_loss" in rank else
+                       f"param digests: {'identical' if rank['digest_equal'] else 'differ'}"),
                     highlight=False, markup=False, soft_wrap=True,
                 )  # fmt: skip
         else:
@@ -124,6 +125,9 @@ def print_result(result: VerifyResult, console: Console) -> None:
                 console.print(Text(tail), style="dim", soft_wrap=True)
     if result.failed:
         verdict = Text("FAILED: a script did not run to the end", style="bold yellow")
+    elif result.equal and result.options.devices:
+        verdict = Text(f"PASSED: the conversion trained to the end on {result.options.devices} processes "
+                       "(strategy=\"ddp\") with finite losses on every rank", style="bold green")
     elif result.equal:
         verdict = Text("EQUAL: the two runs trained the same", style="bold green")
     else:

@@ -29,6 +29,8 @@ RANK_LABEL_ENV = "PL_CONVERT_VERIFY_RANK_LABEL"
 #: the seed and thread count every rank starts with (the runner's own ``--seed``/``--threads``)
 RANK_SEED_ENV = "PL_CONVERT_VERIFY_RANK_SEED"
 RANK_THREADS_ENV = "PL_CONVERT_VERIFY_RANK_THREADS"
+#: JSON of ``pl.Trainer`` arguments that replace the script's (``--devices 2``: strategy, devices)
+TRAINER_OVERRIDES_ENV = "PL_CONVERT_VERIFY_TRAINER_OVERRIDES"
 #: the directory holding our ``sitecustomize.py``
 SITE_DIR = Path(__file__).resolve().parent / "rank_site"
 

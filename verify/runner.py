@@ -243,6 +243,9 @@ class Recorder:
     def _hook_trainer(self, module: types.ModuleType) -> None:
         recorder = self
         trainer_class = module.Trainer
+        overrides = os.environ.get("PL_CONVERT_VERIFY_TRAINER_OVERRIDES")
+        if overrides:
+            _override_trainer_arguments(trainer_class, json.loads(overrides))
         for name in ("fit", "validate", "test"):
             method = getattr(trainer_class, name)
 
@@ -433,6 +436,20 @@ class Recorder:
             self.record.test_accuracy = _accuracy(self.models[0], datasets[0])
         except Exception as exc:  # the model takes other inputs: report, don't fail the run
             self.record.test_accuracy_note = f"could not evaluate the model: {type(exc).__name__}: {exc}"
+
+
+def _override_trainer_arguments(trainer_class, overrides: dict) -> None:
+    """Every ``Trainer(...)`` gets ``overrides`` instead of the script's own values (``verify
+    --devices 2`` runs a conversion under ``strategy="ddp"``; the same in every rank)."""
+    init = trainer_class.__init__
+
+    def overridden(trainer, *args, **kwargs):
+        kwargs.update(overrides)
+        return init(trainer, *args, **kwargs)
+
+    overridden.__doc__ = init.__doc__
+    overridden.__wrapped__ = init  # Lightning reads the signature of __init__ for its defaults
+    trainer_class.__init__ = overridden
 
 
 def _returned_metrics(returned) -> list[dict] | None:

@@ -68,6 +68,10 @@ class VerifyOptions:
     launcher: str = "self"
     #: check that a trained LightningModule pickles and loads from its last checkpoint
     module_checks: bool = True
+    #: ``--devices N``: the second run (the conversion) under strategy="ddp" on N CPU processes
+    devices: int | None = None
+    #: more ``pl.Trainer`` arguments for that run (tests shorten it: ``limit_train_batches``)
+    trainer_overrides: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,15 @@ class VerifyResult:
         return 0 if self.equal else 1
 
     @property
+    def verdict(self) -> str:
+        """"equal"/"different"/"failed"; with ``--devices N``: "passed"/"different"/"failed"."""
+        if self.failed:
+            return "failed"
+        if self.equal:
+            return "passed" if self.options.devices else "equal"
+        return "different"
+
+    @property
     def device(self) -> str:
         devices = {self.a.script.device, self.b.script.device}
         return " vs ".join(sorted(devices)) if len(devices) > 1 else devices.pop()
@@ -190,7 +203,7 @@ class VerifyResult:
         c = self.comparison
         return {
             "equal": self.equal,
-            "verdict": "failed" if self.failed else ("equal" if self.equal else "different"),
+            "verdict": self.verdict,
             "exit_code": self.exit_code,
             "device": self.device,
             "mode": self.tolerance.mode,
@@ -207,6 +220,7 @@ class VerifyResult:
             "first_diff_metric": c.first_diff_metric if c else None,
             "metrics": c.metrics if c else [],
             "nproc": self.options.nproc,
+            "devices": self.options.devices,
             "first_diff_rank": c.first_diff_rank if c else None,
             "first_difference": _first_difference(c),
             "ranks": c.ranks if c else [],
@@ -309,11 +323,18 @@ def run_one(
         command.append("--no-module-checks")
     env = _child_env(script, options, copy.root)
     rank_dir = workdir / "ranks"
-    if options.nproc:
+    nproc, launcher = options.nproc, options.launcher
+    if options.devices and script.label != "original":
+        from .ddp_run import trainer_overrides
+        from .ranks import TRAINER_OVERRIDES_ENV
+
+        nproc, launcher = options.devices, "self"
+        env[TRAINER_OVERRIDES_ENV] = json.dumps({**trainer_overrides(options.devices), **options.trainer_overrides})
+    if nproc:
         from .ranks import rank_env
 
         rank_dir.mkdir(exist_ok=True)
-        command += ["--nproc", str(options.nproc), "--launch", options.launcher]
+        command += ["--nproc", str(nproc), "--launch", launcher]
         env.update(rank_env(rank_dir, script.label, options.seed, options.threads))
     command += ["--", *args]
     start = time.perf_counter()
@@ -339,7 +360,7 @@ def run_one(
         except (OSError, ValueError):
             record = None
     ranks = None
-    if options.nproc:
+    if nproc:
         from .ranks import read_rank_records
 
         ranks = read_rank_records(rank_dir, script.label)
@@ -349,7 +370,7 @@ def run_one(
         timed_out=timed_out,
         record=record,
         ranks=ranks,
-        launcher=options.launcher if options.nproc else None,
+        launcher=launcher if nproc else None,
         stdout_tail=_tail(stdout_file),
         stderr_tail=_tail(stderr_file),
         epoch_plan=plan,
@@ -456,7 +477,7 @@ def verify_scripts(
         return outcome
 
     # several processes each: one run after the other (a script's fixed MASTER_PORT is shared)
-    pool = ThreadPoolExecutor(max_workers=2) if options.parallel and not options.nproc else None
+    pool = ThreadPoolExecutor(max_workers=2) if options.parallel and not (options.nproc or options.devices) else None
     try:
         if pool is not None:
             futures = [pool.submit(run, s) for s in (a, b)]
@@ -474,7 +495,11 @@ def verify_scripts(
         if not options.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     comparison = None
-    if outcome_a.ok and outcome_b.ok and options.nproc:
+    if outcome_a.ok and outcome_b.ok and options.devices:
+        from .ddp_run import judge_ddp_run
+
+        comparison = judge_ddp_run(outcome_a.record, outcome_b.ranks or {}, options.devices)
+    elif outcome_a.ok and outcome_b.ok and options.nproc:
         from .compare_ranks import compare_ranks
 
         comparison = compare_ranks(outcome_a.ranks or {}, outcome_b.ranks or {}, options.nproc, tolerance)
