@@ -328,7 +328,7 @@ def run_one(
         from .ddp_run import trainer_overrides
         from .ranks import TRAINER_OVERRIDES_ENV
 
-        nproc, launcher = options.devices, "self"
+        nproc, launcher = options.devices, "torchrun" if options.launcher == "torchrun" else "self"
         env[TRAINER_OVERRIDES_ENV] = json.dumps({**trainer_overrides(options.devices), **options.trainer_overrides})
     if nproc:
         from .ranks import rank_env
