@@ -3,6 +3,7 @@
     python benchmarks/bench_fuzz.py --limit 500 --jobs 2              # measure the rate
     python benchmarks/bench_fuzz.py --limit 10000 --jobs 8 --write-doc  # the figures in docs/fuzz.md
     python benchmarks/bench_fuzz.py --limit 200 --failures fuzz-failures/  # keep what failed
+    python benchmarks/bench_fuzz.py --from-json run.json --write-doc   # the doc from a saved --json run
 
 Four generators take turns (example ``i`` uses generator ``i % 4``, with its own seed, so a run
 is reproducible and ``--limit`` cuts every kind alike):
@@ -417,8 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write the summary as JSON")
     parser.add_argument("--write-doc", action="store_true", help=f"rewrite {DOC.relative_to(REPO)} with this run")
     parser.add_argument("--profile", action="store_true", help="one process, cProfile: where an example's time goes")
+    parser.add_argument("--from-json", metavar="FILE", help="no run: take the summary a --json run wrote (with --write-doc)")
     args = parser.parse_args(argv)
-    if args.profile:
+    if args.from_json:
+        summary = Summary(**json.loads(Path(args.from_json).read_text(encoding="utf-8")))
+    elif args.profile:
         import cProfile
         import pstats
 

@@ -188,3 +188,11 @@ def test_devices_2_trains_the_conversion_under_ddp(mnist_root: Path, tmp_path: P
     assert len(ranks["0"]["losses"]) < len(data["original"]["losses"])
     assert any("numbers differ from one process, as expected" in n for n in data["notes"])
     assert "PASSED" in result.output
+
+
+def test_docs_cli_names_every_verify_option() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    options = [opt for param in verify.params if not getattr(param, "hidden", False)
+               for opt in (*param.opts, *param.secondary_opts) if opt.startswith("-")]
+    missing = [opt for opt in options if f"`{opt}" not in text]
+    assert missing == [], "document these in docs/cli.md's pl-convert verify section"

@@ -28,7 +28,9 @@ digests of the trained parameters, the lines the script's own code prints, and e
 the conversion logs equals the value the original computed for it. Each script runs in a
 disposable copy of its own directory. --epochs N is passed as the script's own --epochs-like
 option when it has one, or replaces a module-level EPOCHS-like constant; otherwise the
-script's own setting is used and a note says so.
+script's own setting is used and a note says so. A trained LightningModule is checked to survive
+pickle and load_from_checkpoint of its last checkpoint with the same parameters: a failed check
+is a difference, one that cannot apply is reported "skipped" with its reason.
 """
 
 

@@ -345,6 +345,20 @@ otherwise the script's own setting is used and the result says so.
 * **CPU vs GPU** (`--compare-devices`): the first 20 steps within a relative 1e-3 and the final
   test accuracy within 1 percentage point; printed lines and logged values are reported only.
 
+* **The trained module** (every run that called `Trainer.fit`, unless `--no-module-checks`): in
+  the process that fit it, after the script ended, the LightningModule must survive a `pickle`
+  round trip with the same parameter digest, and `LitX.load_from_checkpoint(last checkpoint)`
+  with no other argument must rebuild it with the digest it had when `fit` returned. A check
+  that cannot apply is reported as `skipped: <reason>`, never as a pass: the class is defined
+  inside a function (not importable), checkpointing is disabled, a constructor argument that
+  `save_hyperparameters()` did not record, a last checkpoint older than the end of training. A
+  failed check is a difference (exit 1).
+* **`--devices N`**: the conversion alone runs under `strategy="ddp"` on N CPU processes (every
+  `pl.Trainer(...)` in every rank gets `accelerator="cpu"`, `devices=N`, `strategy="ddp"`); it
+  passes when every rank runs to the end with finite losses. Its numbers differ from the
+  one-process original, as expected (each rank trains on 1/N of the batches, the gradients are
+  averaged); the result says from which step and by how much.
+
 Differences are reported, not hidden: the first differing step, the first differing printed
 line and logged value, max |Δ| (absolute and relative), digests, optimizer steps, devices, in
 the terminal, `--json` and the `--report` page (which also shows the conversion as a diff and
