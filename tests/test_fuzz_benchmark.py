@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import random
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 def _load():
     spec = importlib.util.spec_from_file_location("bench_fuzz", REPO / "benchmarks" / "bench_fuzz.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_fuzz"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
