@@ -70,8 +70,6 @@ class VerifyOptions:
     module_checks: bool = True
     #: ``--devices N``: the second run (the conversion) under strategy="ddp" on N CPU processes
     devices: int | None = None
-    #: more ``pl.Trainer`` arguments for that run (tests shorten it: ``limit_train_batches``)
-    trainer_overrides: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -329,7 +327,7 @@ def run_one(
         from .ranks import TRAINER_OVERRIDES_ENV
 
         nproc, launcher = options.devices, "torchrun" if options.launcher == "torchrun" else "self"
-        env[TRAINER_OVERRIDES_ENV] = json.dumps({**trainer_overrides(options.devices), **options.trainer_overrides})
+        env[TRAINER_OVERRIDES_ENV] = json.dumps(trainer_overrides(options.devices))
     if nproc:
         from .ranks import rank_env
 
