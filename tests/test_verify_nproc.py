@@ -196,3 +196,20 @@ def test_docs_cli_names_every_verify_option() -> None:
                for opt in (*param.opts, *param.secondary_opts) if opt.startswith("-")]
     missing = [opt for opt in options if f"`{opt}" not in text]
     assert missing == [], "document these in docs/cli.md's pl-convert verify section"
+
+
+def test_our_sitecustomize_still_runs_the_environments_own(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from pl_convert.verify.ranks import SITE_DIR
+
+    own = tmp_path / "site"
+    own.mkdir()
+    marker = tmp_path / "ran"
+    (own / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').write('yes')\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SITE_DIR), str(own), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PL_CONVERT_VERIFY_RANK_DIR", None)
+    subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)
+    assert marker.read_text() == "yes"
