@@ -352,7 +352,10 @@ otherwise the script's own setting is used and the result says so.
   that cannot apply is reported as `skipped: <reason>`, never as a pass: the class is defined
   inside a function (not importable), checkpointing is disabled, a constructor argument that
   `save_hyperparameters()` did not record, a last checkpoint older than the end of training. A
-  failed check is a difference (exit 1).
+  failed check is a difference (exit 1). `tests/test_verify_module_contract.py` puts every
+  fixture's conversion through both checks and a short two-process DDP fit, all in one torchrun
+  group (`pl_convert.verify.module_contract`, about 40 s); what fails today is marked there with
+  the measured reason.
 * **`--devices N`**: the conversion alone runs under `strategy="ddp"` on N CPU processes (every
   `pl.Trainer(...)` in every rank gets `accelerator="cpu"`, `devices=N`, `strategy="ddp"`); it
   passes when every rank runs to the end with finite losses. Its numbers differ from the
