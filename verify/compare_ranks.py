@@ -78,7 +78,6 @@ def compare_ranks(
     )
     if comparison.first_diff_rank is not None:
         comparison.reasons.insert(0, f"first difference: {first_difference(comparison)}")
-    elif reasons and comparison.first_diff_rank is None:
-        missing_rank = next((r for r in sorted(expected) if r not in a or r not in b), None)
-        comparison.first_diff_rank = missing_rank
+    elif reasons:  # every rank both sides recorded is equal: the difference is a missing rank
+        comparison.first_diff_rank = next((r for r in sorted(expected) if r not in a or r not in b), None)
     return comparison
