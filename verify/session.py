@@ -326,7 +326,10 @@ def run_one(
         from .ddp_run import trainer_overrides
         from .ranks import TRAINER_OVERRIDES_ENV
 
-        nproc, launcher = options.devices, "torchrun" if options.launcher == "torchrun" else "self"
+        from .ranks import detect_launcher
+
+        nproc = options.devices
+        launcher = detect_launcher(script.source) if options.launcher == "auto" else options.launcher
         env[TRAINER_OVERRIDES_ENV] = json.dumps(trainer_overrides(options.devices))
     if nproc:
         from .ranks import rank_env
