@@ -7,6 +7,8 @@ CPU and must come out equal on training (bitwise, unless the case's ``verify.tom
 conversion logs. The converted run must really be Lightning training: ``Trainer.fit`` ran and
 every step's backward came through ``LightningModule.backward`` from ``training_step``. Each run
 also re-checks its row of docs/parity.md (verdict and counts), which keeps that page current.
+A distributed case (``nproc`` in fixtures/cases.toml) runs on that many CPU processes, launched
+the way the original launches itself, and must be equal rank by rank.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pl_convert.verify import parity_table
-from pl_convert.verify.case_settings import CaseSettingsError, load_case_settings
+from pl_convert.verify.case_settings import CaseSettingsError, case_processes, load_case_settings
 from pl_convert.verify.epochs import find_epoch_constant, find_epoch_option
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
@@ -63,6 +65,37 @@ def test_fixture_pair_trains_the_same(case: Path, mnist_root: Path, tmp_path: Pa
         pytest.skip(settings.skip)
     result = parity_table.verify_case(case, mnist_root, work_parent=tmp_path)
     assert result.exit_code == 0, _describe(result)
+    if case_processes(case)[0]:
+        check_ranks(case, result)
+    else:
+        check_one_process(case, settings, result)
+    assert list(tmp_path.iterdir()) == []
+    # docs/parity.md states this run's verdict and counts
+    row = parity_table.row_of(case.name, result, 0.0)
+    assert case.name in DOC_ROWS, f"{case.name} is missing from docs/parity.md: python -m pl_convert.verify.parity_table --write"
+    assert DOC_ROWS[case.name].reproducible() == row.reproducible(), (
+        "docs/parity.md is not current (python -m pl_convert.verify.parity_table --write)"
+    )
+
+
+def check_ranks(case: Path, result) -> None:
+    """Every rank trained the same, bitwise, at the case's own epoch count, the conversion by Lightning."""
+    nproc, _ = case_processes(case)
+    comparison = result.comparison
+    assert comparison.max_abs_diff == 0.0 and comparison.digest_equal
+    assert [r["rank"] for r in comparison.ranks] == list(range(nproc))
+    epochs = own_epochs(case / "original.py")
+    for rank in range(nproc):
+        original, converted = result.a.ranks[rank], result.b.ranks[rank]
+        assert len(original.losses) == len(converted.losses) > 0
+        assert original.epochs == converted.epochs == epochs, (rank, original.epochs, converted.epochs)
+        assert converted.lightning_backward == len(converted.losses)
+        assert converted.training_step_calls > 0
+        assert original.lightning_backward == 0
+        assert converted.lightning["world_size"] == original.lightning["world_size"] == nproc
+
+
+def check_one_process(case: Path, settings, result) -> None:
     comparison, original, converted = result.comparison, result.a.record, result.b.record
     if settings.bitwise:
         assert comparison.max_abs_diff == 0.0
@@ -85,13 +118,6 @@ def test_fixture_pair_trains_the_same(case: Path, mnist_root: Path, tmp_path: Pa
     logged_keys = {m["key"] for m in result.metric_map.metrics}
     assert logged_keys <= set(comparison.metric_keys), logged_keys - set(comparison.metric_keys)
     assert comparison.lines_compared == comparison.lines_a > 0
-    assert list(tmp_path.iterdir()) == []
-    # docs/parity.md states this run's verdict and counts
-    row = parity_table.row_of(case.name, result, 0.0)
-    assert case.name in DOC_ROWS, f"{case.name} is missing from docs/parity.md: python -m pl_convert.verify.parity_table --write"
-    assert DOC_ROWS[case.name].reproducible() == row.reproducible(), (
-        "docs/parity.md is not current (python -m pl_convert.verify.parity_table --write)"
-    )
 
 
 def test_parity_page_lists_every_case_and_its_text_is_current() -> None:

@@ -10,6 +10,9 @@ A converter fixture pair (``original.py`` + ``expected.py``) is verified bitwise
     skip = "not a training script"  # don't train this pair at all (the text is the reason)
     timeout = 300                   # seconds per run
     args = ["--batch-size", "32"]   # extra arguments for both scripts
+
+A distributed case says how many processes it runs in ``fixtures/cases.toml`` (``nproc = 2``,
+``launcher = "torchrun"``): :func:`case_processes`.
 """
 
 from __future__ import annotations
@@ -74,3 +77,19 @@ def load_case_settings(case_dir: str | Path) -> CaseSettings:
     if not all(isinstance(a, str) for a in settings.args):
         raise CaseSettingsError(f"{path}: args must be a list of strings")
     return settings
+
+
+def case_processes(case_dir: str | Path) -> tuple[int | None, str]:
+    """``(nproc, launcher)`` of a fixture from ``fixtures/cases.toml`` (``(None, "auto")`` for
+    a single-process case): how ``pl-convert verify --nproc`` runs it."""
+    cases = Path(case_dir).parent / "cases.toml"
+    if not cases.is_file():
+        return None, "auto"
+    entry = _load_toml(cases).get(Path(case_dir).name, {})
+    nproc = entry.get("nproc")
+    if nproc is not None and (not isinstance(nproc, int) or nproc < 1):
+        raise CaseSettingsError(f"{cases}: [{Path(case_dir).name}] nproc must be a positive integer")
+    launcher = entry.get("launcher", "auto")
+    if launcher not in ("auto", "self", "torchrun"):
+        raise CaseSettingsError(f"{cases}: [{Path(case_dir).name}] launcher must be auto, self or torchrun")
+    return nproc, launcher

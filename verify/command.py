@@ -19,6 +19,8 @@ Examples:
   pl-convert verify train.py --epochs 1 --json result.json --report parity.html
   pl-convert verify train.py --compare-devices   the same script on CPU and on GPU
   pl-convert verify a.py b.py -- --lr 0.1        arguments after -- go to both scripts
+  pl-convert verify ddp.py --nproc 2             a DDP script on 2 CPU processes, rank by rank
+  pl-convert verify train.py --devices 2         the conversion under strategy="ddp" on 2 CPU processes
 
 \b
 Equal means: the per-step training-loss traces are identical (max |Δ| == 0), so are the
@@ -26,7 +28,9 @@ digests of the trained parameters, the lines the script's own code prints, and e
 the conversion logs equals the value the original computed for it. Each script runs in a
 disposable copy of its own directory. --epochs N is passed as the script's own --epochs-like
 option when it has one, or replaces a module-level EPOCHS-like constant; otherwise the
-script's own setting is used and a note says so.
+script's own setting is used and a note says so. A trained LightningModule is checked to survive
+pickle and load_from_checkpoint of its last checkpoint with the same parameters: a failed check
+is a difference, one that cannot apply is reported "skipped" with its reason.
 """
 
 
@@ -66,6 +70,22 @@ class _VerifyCommand(click.Command):
 @click.option("--rtol", type=click.FloatRange(min=0), default=None,
               help="Compare with a relative tolerance instead of bitwise.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance (with --rtol).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="Distributed scripts: run both on N CPU processes (gloo, one thread each) and compare "
+                   "each rank's loss trace and parameters; the first difference is named 'step K on rank R'.")
+@click.option("--launcher", type=click.Choice(["auto", "self", "torchrun"]), default="auto", show_default=True,
+              help="With --nproc: how the original starts its processes: self (mp.spawn inside the script, "
+                   "run plainly), torchrun (python -m torch.distributed.run --standalone --nproc-per-node N), "
+                   "auto (torchrun when the script reads LOCAL_RANK/WORLD_SIZE and spawns nothing). "
+                   "The conversion is launched the same way.")
+@click.option("--devices", "ddp_devices", type=click.IntRange(min=2), default=None,
+              help="Train the conversion under strategy=\"ddp\" on N CPU processes (every pl.Trainer gets "
+                   "accelerator=\"cpu\", devices=N, strategy=\"ddp\") and check that every rank runs to the end "
+                   "with finite losses; its numbers differ from the one-process original, as expected, "
+                   "and the report says by how much.")
+@click.option("--no-module-checks", "no_module_checks", is_flag=True,
+              help="Skip the checks that the trained LightningModule survives pickle and "
+                   "load_from_checkpoint of its last checkpoint with the same parameters (on by default).")
 @click.option("--sequential", is_flag=True, help="Run one script after the other instead of both at once.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, allow_dash=True),
               help="Write the result as JSON ('-' for stdout).")
@@ -91,6 +111,10 @@ def verify(
     threads: int,
     rtol: float | None,
     atol: float,
+    nproc: int | None,
+    launcher: str,
+    ddp_devices: int | None,
+    no_module_checks: bool,
     sequential: bool,
     json_path: Path | None,
     report_path: Path | None,
@@ -122,6 +146,12 @@ def verify(
 
     if compare_devices and converted is not None:
         fail("--compare-devices runs one script on both devices; give one script")
+    if nproc is not None and (compare_devices or device != "cpu"):
+        fail("--nproc runs on CPU processes (gloo): drop --compare-devices/--device cuda")
+    if ddp_devices is not None and (nproc is not None or compare_devices or device != "cpu" or rtol is not None):
+        fail("--devices N runs the conversion on N CPU processes: drop --nproc/--compare-devices/--device cuda/--rtol")
+    if launcher != "auto" and nproc is None:
+        fail("--launcher goes with --nproc N")
     if compare_devices and rtol is not None:
         fail("--compare-devices has its own tolerance (rel 1e-3, 1 accuracy point); drop --rtol")
     try:
@@ -140,6 +170,7 @@ def verify(
         options = VerifyOptions(
             seed=seed, epochs=epochs, args=ctx.meta.get("pl_convert.script_args", []), timeout=timeout,
             data_root=data_root, threads=threads, parallel=not sequential, keep_workdir=keep_workdir,
+            nproc=nproc, launcher=launcher, module_checks=not no_module_checks, devices=ddp_devices,
         )  # fmt: skip
         result = _run_with_status(console, a, b, options, tolerance, mapping)
     except VerifyError as exc:

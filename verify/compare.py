@@ -90,6 +90,9 @@ class Comparison:
     metric_keys: list[str] = field(default_factory=list)  #: the keys judged
     first_diff_metric: dict | None = None  #: {"key", "occurrence", "original", "converted"}
     metrics: list[dict] = field(default_factory=list)  #: per key: both series and the verdict
+    #: several processes (``--nproc``): the rank of the first difference, and each rank's figures
+    first_diff_rank: int | None = None
+    ranks: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

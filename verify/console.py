@@ -91,13 +91,29 @@ def print_result(result: VerifyResult, console: Console) -> None:
         console.print(
             f"steps compared: {c.steps_compared}   max |Δloss| per step: "
             f"{'n/a' if c.max_abs_diff is None else repr(c.max_abs_diff)}   first difference: "
-            f"{'none' if c.first_diff_step is None else 'step ' + str(c.first_diff_step)}   "
+            f"{result.to_dict()['first_difference'] or 'none'}   "
             f"param digests: {'identical' if c.digest_equal else 'differ'}",
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
-        console.print(outputs_summary(result), highlight=False, markup=False, soft_wrap=True)
+        if c.ranks:
+            for rank in c.ranks:
+                console.print(
+                    f"rank {rank['rank']}: steps {rank['steps_a']} / {rank['steps_b']}   first difference: "
+                    f"{'none' if rank['first_diff_step'] is None else 'step ' + str(rank['first_diff_step'])}   "
+                    + (f"final loss: {rank['final_loss']!r}" if "final_loss" in rank else
+                       f"param digests: {'identical' if rank['digest_equal'] else 'differ'}"),
+                    highlight=False, markup=False, soft_wrap=True,
+                )  # fmt: skip
+        else:
+            console.print(outputs_summary(result), highlight=False, markup=False, soft_wrap=True)
+        for outcome in (result.a, result.b):
+            checks = outcome.record.module_checks if outcome.record else []
+            if checks:
+                line = "; ".join(f"{k['name']} {k['status']}" for k in checks)
+                console.print(f"module checks ({outcome.script.label}): {line}", highlight=False, markup=False,
+                              soft_wrap=True)
         console.print(f"rule: {c.rule}", style="dim", highlight=False, markup=False, soft_wrap=True)
         if result.metric_map is not None:
             console.print(f"metrics: {result.metric_map.how}", style="dim", highlight=False, markup=False, soft_wrap=True)
@@ -109,6 +125,9 @@ def print_result(result: VerifyResult, console: Console) -> None:
                 console.print(Text(tail), style="dim", soft_wrap=True)
     if result.failed:
         verdict = Text("FAILED: a script did not run to the end", style="bold yellow")
+    elif result.equal and result.options.devices:
+        verdict = Text(f"PASSED: the conversion trained to the end on {result.options.devices} processes "
+                       "(strategy=\"ddp\") with finite losses on every rank", style="bold green")
     elif result.equal:
         verdict = Text("EQUAL: the two runs trained the same", style="bold green")
     else:

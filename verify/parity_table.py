@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .case_settings import load_case_settings
+from .case_settings import case_processes, load_case_settings
 from .compare import Tolerance
 from .scripts import device_pair, map_for_pair, read_script
 from .session import VerifyOptions, VerifyResult, verify_scripts
@@ -49,8 +49,10 @@ def refused(fixtures: Path = FIXTURES) -> list[Path]:
 
 def verify_case(case: Path, data_root: Path, device: str = "cpu", work_parent: Path | None = None,
                 compare_devices: bool = False, on_progress=None) -> VerifyResult:
-    """Verify one fixture pair at its own epoch count, with its ``verify.toml`` settings."""
+    """Verify one fixture pair at its own epoch count, with its ``verify.toml`` settings (on
+    several processes when ``fixtures/cases.toml`` gives it ``nproc``)."""
     settings = load_case_settings(case)
+    nproc, launcher = case_processes(case)
     mapping = None
     if compare_devices:
         a, b = device_pair(case / "original.py")
@@ -60,7 +62,8 @@ def verify_case(case: Path, data_root: Path, device: str = "cpu", work_parent: P
         b = read_script(case / "expected.py", "converted", device)
         tolerance = settings.tolerance()
         mapping = map_for_pair(a, b)
-    options = VerifyOptions(data_root=data_root, timeout=settings.timeout, args=list(settings.args), work_parent=work_parent)
+    options = VerifyOptions(data_root=data_root, timeout=settings.timeout, args=list(settings.args), work_parent=work_parent,
+                            nproc=None if compare_devices else nproc, launcher=launcher)
     return verify_scripts(a, b, options, tolerance, metric_map=mapping, on_progress=on_progress)
 
 
@@ -97,12 +100,33 @@ def row_of(case: str, result: VerifyResult, seconds: float) -> Row:
     if c is None:
         failure = "; ".join(f"{o.script.label}: {o.failure()}" for o in (result.a, result.b) if not o.ok)
         return Row(case, f"{verdict}: {failure}", measured=("", "", "", f"{seconds:.0f}"))
+    if result.options.nproc:
+        return _ranks_row(case, result, seconds)
     epochs = f"{a.epochs if a.epochs is not None else '—'} / {b.epochs if b.epochs is not None else '—'}"
     max_diff = "n/a" if c.max_abs_diff is None else ("0.0" if c.max_abs_diff == 0 else f"{c.max_abs_diff:.3g}")
     return Row(
         case, verdict, epochs, str(c.steps_compared), f"{c.lines_compared} of {c.lines_a}",
         f"{c.metrics_compared} ({len(c.metric_keys)})",
         (max_diff, "yes" if c.digest_equal else "no", f"{_acc(a.test_accuracy)} / {_acc(b.test_accuracy)}", f"{seconds:.0f}"),
+    )
+
+
+def _ranks_row(case: str, result: VerifyResult, seconds: float) -> Row:
+    """A ``--nproc`` case: epochs and steps of rank 0, × ranks; printed lines and logged values
+    are not compared across processes."""
+    c, verdict = result.comparison, result.to_dict()["verdict"]
+    ranks_a, ranks_b = result.a.ranks or {}, result.b.ranks or {}
+    first_a, first_b = ranks_a.get(0), ranks_b.get(0)
+    def epochs(record):
+        return "—" if record is None or record.epochs is None else str(record.epochs)
+    per_rank = {len(r.losses) for r in (*ranks_a.values(), *ranks_b.values())}
+    steps = f"{per_rank.pop()} × {len(ranks_a)} ranks" if len(per_rank) == 1 else f"{c.steps_compared} (all ranks)"
+    max_diff = "n/a" if c.max_abs_diff is None else ("0.0" if c.max_abs_diff == 0 else f"{c.max_abs_diff:.3g}")
+    if c.first_diff_rank is not None:
+        verdict += f" ({result.to_dict()['first_difference']})"
+    return Row(
+        case, verdict, f"{epochs(first_a)} / {epochs(first_b)}", steps, "— (--nproc)", "— (--nproc)",
+        (max_diff, "yes" if c.digest_equal else "no", "— / —", f"{seconds:.0f}"),
     )
 
 
@@ -145,7 +169,7 @@ def render(rows: list[Row], environment: str, measured_on: str) -> str:
     ran = sum(not r.verdict.startswith("not converted") for r in rows)
     table = "\n".join([TABLE_START, HEADER, *(r.markdown() for r in rows), TABLE_END])
     return PAGE.format(table=table, environment=environment, measured_on=measured_on, equal=equal, ran=ran,
-                       refused=len(rows) - ran)
+                       refused=len(rows) - ran, distributed_limits=DISTRIBUTED_LIMITS.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +242,28 @@ def _update(names: list[str], data_root: Path) -> int:
                                   measured.group(1) if measured else time.strftime("%Y-%m-%d")))
     return 0 if all_equal else 1
 
+
+#: measured by hand (``--nproc 2``) and written here: the cases where a script's own choices
+#: cannot be reproduced by Lightning's DDP, and by how much the numbers move
+DISTRIBUTED_LIMITS = """
+* **A sampler seed of the script's own** (`DistributedSampler(data, seed=42)`): Lightning's
+  DistributedSampler is seeded with `PL_GLOBAL_SEED` (0 without `seed_everything`), so the ranks
+  draw other batches. Measured: tests/ddp_scripts/spawn_original.py with `seed=42` against
+  spawn_lightning.py: different from **step 1 on rank 0**, max |Δloss| 8.2 over 12 steps per
+  rank, final parameter L2 norm 3.606 vs 3.549. A conversion has to keep the script's sampler
+  (`use_distributed_sampler=False`) or say why it cannot.
+* **`seed_everything(N)` where the script seeded torch only**: `seed_everything` also sets
+  `PL_GLOBAL_SEED=N`, which becomes the DistributedSampler's seed (the script's sampler had 0).
+  Measured: `torch.manual_seed(1)` in the original against `pl.seed_everything(1)` in the
+  Lightning version, the same pair otherwise: different from **step 1 on rank 0**, max |Δloss|
+  8.5, parameter L2 norm 3.475 vs 3.530. The converter emits no `seed_everything` in a
+  hand-written DDP script for this reason (the script's `torch.manual_seed` is kept).
+* **`strategy="ddp_spawn"` and `reset_seed()`**: a spawned rank re-seeds itself with the global
+  seed when it starts, so random draws made before the spawn (in the original, before
+  `mp.spawn`) are not replayed the same way. Not measured: conversions use `strategy="ddp"`,
+  whose launcher runs the script again in every rank, so each rank runs the script's own seeding
+  in the original's order (the three distributed fixtures are bitwise equal per rank).
+"""
 
 PAGE = """\
 # Parity: does a conversion train the same?
@@ -304,6 +350,23 @@ otherwise the script's own setting is used and the result says so.
 * **CPU vs GPU** (`--compare-devices`): the first 20 steps within a relative 1e-3 and the final
   test accuracy within 1 percentage point; printed lines and logged values are reported only.
 
+* **The trained module** (every run that called `Trainer.fit`, unless `--no-module-checks`): in
+  the process that fit it, after the script ended, the LightningModule must survive a `pickle`
+  round trip with the same parameter digest, and `LitX.load_from_checkpoint(last checkpoint)`
+  with no other argument must rebuild it with the digest it had when `fit` returned. A check
+  that cannot apply is reported as `skipped: <reason>`, never as a pass: the class is defined
+  inside a function (not importable), checkpointing is disabled, a constructor argument that
+  `save_hyperparameters()` did not record, a last checkpoint older than the end of training. A
+  failed check is a difference (exit 1). `tests/test_verify_module_contract.py` puts every
+  fixture's conversion through both checks and a short two-process DDP fit, all in one torchrun
+  group (`pl_convert.verify.module_contract`, about 40 s); what fails today is marked there with
+  the measured reason.
+* **`--devices N`**: the conversion alone runs under `strategy="ddp"` on N CPU processes (every
+  `pl.Trainer(...)` in every rank gets `accelerator="cpu"`, `devices=N`, `strategy="ddp"`); it
+  passes when every rank runs to the end with finite losses. Its numbers differ from the
+  one-process original, as expected (each rank trains on 1/N of the batches, the gradients are
+  averaged); the result says from which step and by how much.
+
 Differences are reported, not hidden: the first differing step, the first differing printed
 line and logged value, max |Δ| (absolute and relative), digests, optimizer steps, devices, in
 the terminal, `--json` and the `--report` page (which also shows the conversion as a diff and
@@ -341,6 +404,39 @@ conversion's logged metrics, `add_scalar` tags and `trainer.test` results compar
 original's (keys). Test accuracy is the runner's backstop (— when the script has no MNIST test set).
 
 {table}
+
+## Several processes (`--nproc`)
+
+```
+pl-convert verify ddp_train.py --nproc 2                     # mp.spawn inside the script
+pl-convert verify ddp_train.py --nproc 2 --launcher torchrun # a script torchrun starts
+```
+
+A hand-written DDP script starts its own processes, so verify runs it the way it runs itself:
+`--launcher self` runs it plainly (its `mp.spawn` starts the ranks), `--launcher torchrun` runs
+it under `python -m torch.distributed.run --standalone --nproc-per-node N`, and `auto` (the
+default) picks torchrun when the script reads `LOCAL_RANK`/`RANK`/`WORLD_SIZE`/`LOCAL_WORLD_SIZE`
+from the environment and spawns nothing. The conversion is launched the same way (its Trainer
+has `devices=N` on CPU: Lightning's launcher starts the other ranks by running the script again,
+or reads torchrun's environment). Both run on CPU with gloo and `OMP_NUM_THREADS=1`, one after
+the other (a script's fixed `MASTER_PORT` is shared).
+
+Every Python process below a run records itself: a `sitecustomize` first on `PYTHONPATH`
+installs the same recorder as the runner's, seeded the same; a process that joins a process
+group learns its rank from `init_process_group` and at exit writes its own record (loss trace,
+parameter digest, epochs). Rank R of the original is compared with rank R of the conversion
+under the rule above; the first difference is reported as **step K on rank R** (the earliest
+step on any rank), in the terminal, `--json` (`first_difference`, `first_diff_rank`, `ranks`)
+and the report. A rank that wrote no record, or a different number of ranks, is a difference.
+Printed lines and logged metrics are not compared across processes (which process prints
+differs by design: Lightning's rank 0 is the launching process). The distributed fixtures above
+(`nproc` in `fixtures/cases.toml`) run this way in CI; `tests/test_verify_nproc.py` runs a
+`mp.spawn` pair, a torchrun pair, and a conversion that differs on rank 1 only (exit 1, "step 3
+on rank 1").
+
+**Where Lightning cannot be bitwise equal** (measured with `--nproc 2`, 2 CPU processes):
+
+{distributed_limits}
 
 ## GPU
 

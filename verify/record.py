@@ -56,6 +56,9 @@ class RunRecord:
     epochs: int | None = None
     lightning_backward: int = 0
     training_step_calls: int = 0
+    #: checks on the trained LightningModule (:mod:`.module_checks`): ``{"name", "status", "detail"}``;
+    #: empty when the run has no Lightning or the checks were turned off
+    module_checks: list[dict] = field(default_factory=list)
     seed: int | None = None
     threads: int | None = None
     deterministic: bool = False

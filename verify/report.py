@@ -211,7 +211,7 @@ def render_html(result: VerifyResult, converted_file: Path | None = None) -> str
         out.append(
             f"<p>Steps compared: <b>{c.steps_compared}</b> · max |Δloss| per step: "
             f"<b>{'n/a' if c.max_abs_diff is None else repr(c.max_abs_diff)}</b> · first difference: "
-            f"<b>{'none' if c.first_diff_step is None else 'step ' + str(c.first_diff_step)}</b> · "
+            f"<b>{html.escape(data['first_difference'] or 'none')}</b> · "
             f"parameter digests {'identical' if c.digest_equal else 'differ'}</p>"
         )
         from .console import outputs_summary

@@ -119,6 +119,8 @@ class Recorder:
         self._loader_iterations: dict[int, int] = {}
         self._last_loader: int | None = None
         self._train_loader: int | None = None
+        self.last_fit = None  #: :class:`~.module_checks.FitCapture` of the last fit that returned
+        self.fit_called = False
 
     def steps(self) -> int:
         """Training steps (backward calls) recorded so far."""
@@ -241,6 +243,9 @@ class Recorder:
     def _hook_trainer(self, module: types.ModuleType) -> None:
         recorder = self
         trainer_class = module.Trainer
+        overrides = os.environ.get("PL_CONVERT_VERIFY_TRAINER_OVERRIDES")
+        if overrides:
+            _override_trainer_arguments(trainer_class, json.loads(overrides))
         for name in ("fit", "validate", "test"):
             method = getattr(trainer_class, name)
 
@@ -250,6 +255,8 @@ class Recorder:
                 try:
                     returned = _method(trainer, *args, **kwargs)
                     call["returned"] = _returned_metrics(returned)
+                    if _name == "fit":
+                        recorder._capture_fit(trainer, args[0] if args else kwargs.get("model"))
                     return returned
                 finally:
                     recorder._collect_metrics(trainer)
@@ -258,6 +265,15 @@ class Recorder:
             wrapped.__name__ = name
             wrapped.__doc__ = method.__doc__
             setattr(trainer_class, name, wrapped)
+
+    def _capture_fit(self, trainer, module) -> None:
+        from .module_checks import FitCapture, state_digest
+
+        self.fit_called = True
+        try:
+            self.last_fit = FitCapture(module, trainer, state_digest(module), int(trainer.global_step))
+        except Exception:  # the checks then say nothing was captured
+            self.last_fit = None
 
     def _hook_module(self, module: types.ModuleType) -> None:
         """``LightningModule.log`` (``log_dict`` calls it) and ``LightningModule.backward``."""
@@ -422,6 +438,20 @@ class Recorder:
             self.record.test_accuracy_note = f"could not evaluate the model: {type(exc).__name__}: {exc}"
 
 
+def _override_trainer_arguments(trainer_class, overrides: dict) -> None:
+    """Every ``Trainer(...)`` gets ``overrides`` instead of the script's own values (``verify
+    --devices 2`` runs a conversion under ``strategy="ddp"``; the same in every rank)."""
+    init = trainer_class.__init__
+
+    def overridden(trainer, *args, **kwargs):
+        kwargs.update(overrides)
+        return init(trainer, *args, **kwargs)
+
+    overridden.__doc__ = init.__doc__
+    overridden.__wrapped__ = init  # Lightning reads the signature of __init__ for its defaults
+    trainer_class.__init__ = overridden
+
+
 def _returned_metrics(returned) -> list[dict] | None:
     """What ``trainer.validate/test`` returned (one dict of metrics per dataloader), as floats."""
     if not isinstance(returned, list):
@@ -549,6 +579,10 @@ def configure_determinism(seed: int, threads: int | None, device: str) -> bool:
     return True
 
 
+#: the script's ``__main__`` module, once it ran
+_SCRIPT_MODULES: list[types.ModuleType] = []
+
+
 def run_script(source: str, path: str, argv: list[str]) -> None:
     """Execute ``source`` as ``__main__`` the way ``python path *argv`` would."""
     script_path = os.path.abspath(path)
@@ -563,11 +597,31 @@ def run_script(source: str, path: str, argv: list[str]) -> None:
     sys.path[0] = os.path.dirname(script_path)
     saved_main = sys.modules.get("__main__")
     sys.modules["__main__"] = module
+    _SCRIPT_MODULES.append(module)  # the module checks unpickle its classes as __main__.X
     try:
         exec(code, module.__dict__)
     finally:
         if saved_main is not None:
             sys.modules["__main__"] = saved_main
+
+
+def _record_every_rank(recorder: Recorder) -> None:
+    """This process records its rank if it joins a process group (Lightning's rank 0 runs here),
+    and every Python process it starts records its own (``sitecustomize`` on ``PYTHONPATH``)."""
+    from .ranks import SITE_DIR, start_rank_recording
+
+    start_rank_recording(recorder)
+    path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), path) if p)
+
+
+def run_under_torchrun(path: str, argv: list[str], nproc: int) -> None:
+    """``torchrun --standalone --nproc-per-node N path *argv``, in this process (the launcher
+    trains nothing; its workers record themselves). A failed worker raises."""
+    from torch.distributed import run as torchrun
+
+    sys.argv = ["torchrun", "--standalone", "--nproc-per-node", str(nproc), path, *argv]
+    torchrun.main(sys.argv[1:])
 
 
 def _print_script_traceback(exc: BaseException) -> None:
@@ -608,6 +662,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--metrics", default=None, help="JSON list of the conversion's logged metrics to record")
     parser.add_argument("--progress", default=None, help="JSON file kept current with the steps so far")
+    parser.add_argument("--no-module-checks", action="store_true",
+                        help="do not check that the trained LightningModule pickles and loads from its checkpoint")
+    parser.add_argument("--nproc", type=int, default=None,
+                        help="several processes: every rank records itself (pl_convert.verify.ranks)")
+    parser.add_argument("--launch", choices=("self", "torchrun"), default="self",
+                        help="with --nproc: run the script plainly (it starts its processes) or under torchrun")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     script_args = options.args[1:] if options.args[:1] == ["--"] else options.args
@@ -631,12 +691,18 @@ def main(argv: list[str] | None = None) -> int:
     metrics = json.loads(Path(options.metrics).read_text(encoding="utf-8")) if options.metrics else []
     tracer = MetricTracer(script_path, metrics, recorder.steps)
 
+    if options.nproc:
+        _record_every_rank(recorder)
+
     start = time.perf_counter()
     exit_code = 0
     try:
         tracer.install()
         try:
-            run_script(source, options.path, script_args)
+            if options.nproc and options.launch == "torchrun":
+                run_under_torchrun(options.path, script_args, options.nproc)
+            else:
+                run_script(source, options.path, script_args)
         finally:
             tracer.uninstall()
     except SystemExit as exc:
@@ -667,6 +733,17 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             record.error = f"recording the result failed: {type(exc).__name__}: {exc}"
             exit_code = 1
+    if exit_code == 0 and not options.no_module_checks and record.trainer_calls:
+        from .module_checks import run_module_checks
+
+        saved_main = sys.modules.get("__main__")
+        if _SCRIPT_MODULES:
+            sys.modules["__main__"] = _SCRIPT_MODULES[-1]
+        try:
+            record.module_checks = run_module_checks(recorder.last_fit)
+        finally:
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
     record.versions = _versions()
     record.write(options.record)
     return exit_code

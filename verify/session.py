@@ -62,6 +62,14 @@ class VerifyOptions:
     keep_workdir: bool = False
     work_parent: Path | None = None  #: where the temporary working directory goes (default: system tmp)
     progress_interval: float = 0.5  #: seconds between progress reports
+    #: several processes (``--nproc``): each rank records itself and ranks are compared one by one
+    nproc: int | None = None
+    #: with ``nproc``: "self" (the script starts its processes, or Lightning does) or "torchrun"
+    launcher: str = "self"
+    #: check that a trained LightningModule pickles and loads from its last checkpoint
+    module_checks: bool = True
+    #: ``--devices N``: the second run (the conversion) under strategy="ddp" on N CPU processes
+    devices: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,13 @@ class RunOutcome:
     run_path: Path | None = None  #: the path the script ran as (in the copy of its directory)
     linked_files: int = 0  #: files of its directory linked into the copy, not copied
     changed_originals: list[str] = field(default_factory=list)  #: linked originals the run changed
+    #: with ``--nproc``: what each rank recorded, by rank
+    ranks: dict[int, RunRecord] | None = None
+    launcher: str | None = None  #: with ``--nproc``: how the script was launched
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and self.record is not None and not self.record.error
+        return self.failure() is None
 
     def failure(self) -> str | None:
         """One line saying why the run failed (None when it did not)."""
@@ -106,6 +117,9 @@ class RunOutcome:
             return f"exited with status {self.returncode}"
         if self.record is None:
             return "wrote no record"
+        for rank, record in (self.ranks or {}).items():
+            if record.error:
+                return f"rank {rank}: {record.error}"
         return None
 
     def to_dict(self) -> dict:
@@ -126,6 +140,9 @@ class RunOutcome:
                 "changed_originals": self.changed_originals,
             }
         )
+        if self.ranks is not None:
+            data["launcher"] = self.launcher
+            data["ranks"] = {str(rank): record.to_dict() for rank, record in self.ranks.items()}
         return data
 
 
@@ -156,6 +173,15 @@ class VerifyResult:
         return 0 if self.equal else 1
 
     @property
+    def verdict(self) -> str:
+        """"equal"/"different"/"failed"; with ``--devices N``: "passed"/"different"/"failed"."""
+        if self.failed:
+            return "failed"
+        if self.equal:
+            return "passed" if self.options.devices else "equal"
+        return "different"
+
+    @property
     def device(self) -> str:
         devices = {self.a.script.device, self.b.script.device}
         return " vs ".join(sorted(devices)) if len(devices) > 1 else devices.pop()
@@ -175,7 +201,7 @@ class VerifyResult:
         c = self.comparison
         return {
             "equal": self.equal,
-            "verdict": "failed" if self.failed else ("equal" if self.equal else "different"),
+            "verdict": self.verdict,
             "exit_code": self.exit_code,
             "device": self.device,
             "mode": self.tolerance.mode,
@@ -191,6 +217,11 @@ class VerifyResult:
             "metric_keys": c.metric_keys if c else [],
             "first_diff_metric": c.first_diff_metric if c else None,
             "metrics": c.metrics if c else [],
+            "nproc": self.options.nproc,
+            "devices": self.options.devices,
+            "first_diff_rank": c.first_diff_rank if c else None,
+            "first_difference": _first_difference(c),
+            "ranks": c.ranks if c else [],
             "metric_map": self.metric_map.to_dict() if self.metric_map else None,
             "digest_equal": c.digest_equal if c else False,
             "accuracy_diff": c.accuracy_diff if c else None,
@@ -204,6 +235,17 @@ class VerifyResult:
             "original": self.a.to_dict(),
             "converted": self.b.to_dict(),
         }
+
+
+def _first_difference(c: Comparison | None) -> str | None:
+    """``"step K"``, or ``"step K on rank R"`` with several processes; None when equal."""
+    if c is None:
+        return None
+    if c.first_diff_rank is not None:
+        from .compare_ranks import first_difference
+
+        return first_difference(c)
+    return None if c.first_diff_step is None else f"step {c.first_diff_step}"
 
 
 def _tail(path: Path, lines: int = TAIL_LINES) -> str:
@@ -275,12 +317,32 @@ def run_one(
         metrics_file = workdir / f"{script.label}.metrics.json"
         metrics_file.write_text(json.dumps(metrics), encoding="utf-8")
         command += ["--metrics", str(metrics_file)]
+    if not options.module_checks:
+        command.append("--no-module-checks")
+    env = _child_env(script, options, copy.root)
+    rank_dir = workdir / "ranks"
+    nproc, launcher = options.nproc, options.launcher
+    if options.devices and script.label != "original":
+        from .ddp_run import trainer_overrides
+        from .ranks import TRAINER_OVERRIDES_ENV
+
+        from .ranks import detect_launcher
+
+        nproc = options.devices
+        launcher = detect_launcher(script.source) if options.launcher == "auto" else options.launcher
+        env[TRAINER_OVERRIDES_ENV] = json.dumps(trainer_overrides(options.devices))
+    if nproc:
+        from .ranks import rank_env
+
+        rank_dir.mkdir(exist_ok=True)
+        command += ["--nproc", str(nproc), "--launch", launcher]
+        env.update(rank_env(rank_dir, script.label, options.seed, options.threads))
     command += ["--", *args]
     start = time.perf_counter()
     timed_out = False
     with open(stdout_file, "wb") as out, open(stderr_file, "wb") as err:
         process = subprocess.Popen(
-            command, cwd=copy.root, env=_child_env(script, options, copy.root), stdin=subprocess.DEVNULL,
+            command, cwd=copy.root, env=env, stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True,
         )  # fmt: skip
         if live is not None:
@@ -298,11 +360,18 @@ def run_one(
             record = RunRecord.read(record_file)
         except (OSError, ValueError):
             record = None
+    ranks = None
+    if nproc:
+        from .ranks import read_rank_records
+
+        ranks = read_rank_records(rank_dir, script.label)
     return RunOutcome(
         script=script,
         returncode=returncode,
         timed_out=timed_out,
         record=record,
+        ranks=ranks,
+        launcher=launcher if nproc else None,
         stdout_tail=_tail(stdout_file),
         stderr_tail=_tail(stderr_file),
         epoch_plan=plan,
@@ -389,6 +458,12 @@ def verify_scripts(
     tolerance = tolerance or Tolerance.exact()
     if a.label == b.label:
         raise VerifyError("the two runs need different labels")
+    if options.nproc and options.launcher == "auto":
+        from dataclasses import replace
+
+        from .ranks import detect_launcher
+
+        options = replace(options, launcher=detect_launcher(a.source))
     prepare_data(options.data_root)
     workdir = Path(tempfile.mkdtemp(prefix="pl-convert-verify-", dir=options.work_parent))
     live: list[subprocess.Popen] = []
@@ -402,7 +477,8 @@ def verify_scripts(
             on_event(script.label, "done")
         return outcome
 
-    pool = ThreadPoolExecutor(max_workers=2) if options.parallel else None
+    # several processes each: one run after the other (a script's fixed MASTER_PORT is shared)
+    pool = ThreadPoolExecutor(max_workers=2) if options.parallel and not (options.nproc or options.devices) else None
     try:
         if pool is not None:
             futures = [pool.submit(run, s) for s in (a, b)]
@@ -420,11 +496,25 @@ def verify_scripts(
         if not options.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     comparison = None
-    if outcome_a.ok and outcome_b.ok:
+    if outcome_a.ok and outcome_b.ok and options.devices:
+        from .ddp_run import judge_ddp_run
+
+        comparison = judge_ddp_run(outcome_a.record, outcome_b.ranks or {}, options.devices)
+    elif outcome_a.ok and outcome_b.ok and options.nproc:
+        from .compare_ranks import compare_ranks
+
+        comparison = compare_ranks(outcome_a.ranks or {}, outcome_b.ranks or {}, options.nproc, tolerance)
+        comparison.notes.append(
+            f"{options.nproc} processes ({options.launcher}): loss traces and parameters compared rank by rank; "
+            "printed lines and logged metrics are not compared with --nproc"
+        )
+    elif outcome_a.ok and outcome_b.ok:
         comparison = compare_runs(outcome_a.record, outcome_b.record, tolerance, metric_map)
         for outcome in (outcome_a, outcome_b):
             if options.epochs is not None and not outcome.epoch_plan.applied:
                 comparison.notes.append(f"{outcome.script.label}: --epochs {outcome.epoch_plan.how}")
+    if comparison is not None:
+        judge_module_checks((outcome_a, outcome_b), comparison, options.module_checks)
     for outcome in (outcome_a, outcome_b):
         if outcome.changed_originals and comparison is not None:
             comparison.notes.append(
@@ -432,3 +522,19 @@ def verify_scripts(
                 f"(too large to copy): {', '.join(outcome.changed_originals)}"
             )
     return VerifyResult(outcome_a, outcome_b, comparison, tolerance, options, metric_map)
+
+
+def judge_module_checks(outcomes, comparison: Comparison, enabled: bool = True) -> None:
+    """A failed module check is a difference; a skipped one is a note with its reason."""
+    if not enabled:
+        comparison.notes.append("module checks (pickle, load_from_checkpoint) turned off: --no-module-checks")
+        return
+    for outcome in outcomes:
+        for check in outcome.record.module_checks if outcome.record else []:
+            text = f"{outcome.script.label}: {check['name']} {check['status']}" + (
+                f": {check['detail']}" if check.get("detail") else "")
+            if check["status"] == "failed":
+                comparison.reasons.append(text)
+                comparison.equal = False
+            elif check["status"] == "skipped":
+                comparison.notes.append(text)

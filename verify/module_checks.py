@@ -1,0 +1,155 @@
+"""Checks on the LightningModule a run trained: it survives ``pickle`` and ``load_from_checkpoint``.
+
+Lightning's contract for a module (and what ``strategy="ddp_spawn"``, reuse in another script and
+tests rely on): the class is importable, the trained module pickles and unpickles to the same
+parameters, and ``LitX.load_from_checkpoint(path)`` with no other argument rebuilds the trained
+module from its last checkpoint. The runner calls :func:`run_module_checks` in the process that
+called ``Trainer.fit`` (rank 0), after the script ended. Each check is ``passed``, ``failed``
+(with the error or the digests) or ``skipped`` with the reason it cannot apply (the class is
+defined inside a function, checkpointing is disabled, constructor arguments that
+``save_hyperparameters`` did not record): a check never passes silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import pickle
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PICKLE = "pickle"
+CHECKPOINT = "load_from_checkpoint"
+
+
+@dataclass
+class ModuleCheck:
+    name: str  #: "pickle" or "load_from_checkpoint"
+    status: str  #: "passed", "failed" or "skipped"
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.status}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass
+class FitCapture:
+    """What the runner keeps of the last successful ``Trainer.fit``."""
+
+    module: Any
+    trainer: Any
+    digest: str  #: of the module's state_dict when fit returned
+    global_step: int
+
+
+def state_digest(module) -> str:
+    """sha256 over the module's state_dict: names, dtypes, shapes and bytes, in order."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name, value in module.state_dict().items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        data = value.detach().to("cpu").contiguous()
+        digest.update(f"{name}{data.dtype}{tuple(data.shape)}".encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _local_definition(cls: type) -> str | None:
+    """``"main()"`` when the class is defined inside a function (not importable), else None."""
+    if "<locals>" not in cls.__qualname__:
+        return None
+    return cls.__qualname__.split(".<locals>")[0] + "()"
+
+
+def check_pickle(fit: FitCapture) -> ModuleCheck:
+    cls = type(fit.module)
+    where = _local_definition(cls)
+    if where is not None:
+        return ModuleCheck(PICKLE, "skipped", f"{cls.__name__} is defined inside {where}: pickle needs a class "
+                                              "importable at module level")
+    try:
+        copy = pickle.loads(pickle.dumps(fit.module))
+    except Exception as exc:
+        return ModuleCheck(PICKLE, "failed", f"{type(exc).__name__}: {exc}")
+    before, after = state_digest(fit.module), state_digest(copy)
+    if before != after:
+        return ModuleCheck(PICKLE, "failed", f"parameter digest {after[:12]} after the round trip, {before[:12]} before")
+    return ModuleCheck(PICKLE, "passed", f"{cls.__name__}, parameter digest {before[:12]}")
+
+
+def _missing_constructor_args(module) -> list[str]:
+    """Constructor parameters without a default that ``save_hyperparameters`` did not record."""
+    try:
+        signature = inspect.signature(type(module).__init__)
+    except (TypeError, ValueError):
+        return []
+    recorded = set(getattr(module, "hparams", {}) or {})
+    missing = []
+    for name, param in list(signature.parameters.items())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is param.empty and name not in recorded:
+            missing.append(name)
+    return missing
+
+
+def last_checkpoint(trainer) -> str | None:
+    callback = getattr(trainer, "checkpoint_callback", None)
+    if callback is None:
+        return None
+    return getattr(callback, "last_model_path", "") or getattr(callback, "best_model_path", "") or None
+
+
+def check_load_from_checkpoint(fit: FitCapture) -> ModuleCheck:
+    cls = type(fit.module)
+    if getattr(fit.trainer, "checkpoint_callback", None) is None:
+        return ModuleCheck(CHECKPOINT, "skipped", "checkpointing is disabled (enable_checkpointing=False)")
+    path = last_checkpoint(fit.trainer)
+    if not path:
+        return ModuleCheck(CHECKPOINT, "skipped", "the Trainer wrote no checkpoint")
+    where = _local_definition(cls)
+    if where is not None:
+        return ModuleCheck(CHECKPOINT, "skipped", f"{cls.__name__} is defined inside {where}: another script "
+                                                  "cannot import it to call load_from_checkpoint")
+    missing = _missing_constructor_args(fit.module)
+    if missing:
+        return ModuleCheck(CHECKPOINT, "skipped", f"{cls.__name__}.__init__ needs {', '.join(missing)}, which "
+                                                  "save_hyperparameters() did not record (not recoverable from the checkpoint)")
+    import torch
+
+    try:
+        step = torch.load(path, map_location="cpu", weights_only=False).get("global_step")
+    except Exception as exc:
+        return ModuleCheck(CHECKPOINT, "failed", f"cannot read {path}: {type(exc).__name__}: {exc}")
+    if step is not None and step != fit.global_step:
+        return ModuleCheck(CHECKPOINT, "skipped", f"the last checkpoint is from step {step}, training ended at "
+                                                  f"step {fit.global_step}")
+    try:
+        loaded = cls.load_from_checkpoint(path, map_location="cpu")
+    except Exception as exc:
+        return ModuleCheck(CHECKPOINT, "failed", f"{cls.__name__}.load_from_checkpoint: {type(exc).__name__}: {exc}")
+    digest = state_digest(loaded)
+    if digest != fit.digest:
+        return ModuleCheck(CHECKPOINT, "failed", f"parameter digest {digest[:12]} loaded, {fit.digest[:12]} trained")
+    return ModuleCheck(CHECKPOINT, "passed", f"{cls.__name__}.load_from_checkpoint(last checkpoint), "
+                                             f"parameter digest {digest[:12]}")
+
+
+def run_module_checks(fit: FitCapture | None) -> list[dict]:
+    """Both checks on the last module fit (both skipped when nothing was fit)."""
+    if fit is None:
+        reason = "no LightningModule was trained (no Trainer.fit returned)"
+        return [ModuleCheck(PICKLE, "skipped", reason).to_dict(), ModuleCheck(CHECKPOINT, "skipped", reason).to_dict()]
+    checks = []
+    for check in (check_pickle, check_load_from_checkpoint):
+        try:
+            checks.append(check(fit).to_dict())
+        except Exception as exc:  # a check's own failure is a failed check, never a pass
+            name = PICKLE if check is check_pickle else CHECKPOINT
+            checks.append(ModuleCheck(name, "failed", f"{type(exc).__name__}: {exc}").to_dict())
+    return checks
