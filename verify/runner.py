@@ -118,6 +118,9 @@ class Recorder:
         self._progress_written = 0.0
         self._loader_iterations: dict[int, int] = {}
         self._last_loader: int | None = None
+        #: the training loader's iterations in which a training step ran (a probe such as
+        #: ``next(iter(loader))`` for the batch size is an iteration without one, not an epoch)
+        self._stepped_iterations: set[int] = set()
         self._train_loader: int | None = None
         self.last_fit = None  #: :class:`~.module_checks.FitCapture` of the last fit that returned
         self.fit_called = False
@@ -127,10 +130,11 @@ class Recorder:
         return len(self.record.losses)
 
     def epoch(self) -> int | None:
-        """Epochs started so far (iterations over the training loader), None before training."""
+        """Epochs started so far (iterations over the training loader in which a training step
+        ran), None before training."""
         if self._train_loader is None:
             return None
-        return self._loader_iterations.get(self._train_loader)
+        return len(self._stepped_iterations)
 
     # -- losses ---------------------------------------------------------------------------
     def _record_loss(self, tensor) -> None:
@@ -142,6 +146,8 @@ class Recorder:
             self.record.losses.append(float("nan"))
         if self._train_loader is None:
             self._train_loader = self._last_loader  # the loader iterated when training started
+        if self._train_loader is not None:
+            self._stepped_iterations.add(self._loader_iterations.get(self._train_loader, 0))
         if self._in_lightning_backward:
             self.record.lightning_backward += 1
         self.write_progress()
