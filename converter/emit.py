@@ -307,7 +307,7 @@ def _class_docstring(plan: Plan) -> list[str]:
         text = (
             "It builds the model from its hyperparameters, which ``save_hyperparameters()`` records; "
             f"the objects of {where} that the loop used are not recorded, so "
-            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs them again."
+            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs {'them' if len(built.ignored) > 1 else 'it'} again."
         )
     else:
         needed = list(plan.facts.model_names) + (list(lifted.arguments) if lifted is not None else [])
@@ -315,7 +315,7 @@ def _class_docstring(plan: Plan) -> list[str]:
         objects = f"Its arguments are the objects of {where} that the loop used" if lifted is not None else "It takes the model the script built"
         text = (
             f"{objects}; a checkpoint keeps only the weights, so "
-            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs them again"
+            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs {'them' if len(needed) > 1 else 'it'} again"
             + (f" (the model is passed in: {plan.model_kept})." if plan.model_kept else ".")
         )
     indent = plan.facts.script.module.default_indent

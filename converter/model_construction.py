@@ -205,6 +205,9 @@ def _decide(plan: Plan) -> BuiltModel | str:
         taken |= set(lifted.state)
     parameters: dict[str, str] = {}  #: parameter -> code at the call site
     by_code: dict[str, str] = {}  #: code at the call site -> parameter
+    callee = dotted_name(value.func)
+    if callee is None or not scope.is_module_definition(callee.split(".")[0]):
+        return f"``{code_of(value.func)}`` is not defined or imported at module level"
     problem = _parameters(scope, value, shared, taken, parameters, by_code)
     if problem is not None:
         return problem
@@ -321,7 +324,7 @@ def _parameters(scope: _Scope, node: cst.BaseExpression, shared: dict[str, str],
     if isinstance(node, cst.Call):
         callee = dotted_name(node.func)
         if callee is None or not scope.is_module_definition(callee.split(".")[0]):
-            return f"``{code_of(node.func)}`` is not defined or imported at module level"
+            return f"the model is built from ``{code_of(node)}``, which is not a hyperparameter (a literal, a constant or an argparse value)"
         for arg in node.args:
             if arg.star:
                 return f"``{code_of(node)}`` unpacks its arguments"

@@ -79,7 +79,7 @@ class Hyperparameters(Idiom):
                     loss.backward()
                     sgd.step()
             """,
-            after=("lit_net = LitSequential(net)", "load_from_checkpoint(path, net=...)", "``width``, which is not a hyperparameter"),
+            after=("lit_net = LitSequential(net)", "load_from_checkpoint(path, net=...)", "``width``, which is not a"),
             absent=("save_hyperparameters",),
         ),
     )
