@@ -197,6 +197,7 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
         lines.append(f"{u}{u}self.save_hyperparameters({ignore})")
         call = built.call.replace("\n", newline + u * 2)
         lines.append(f"{u}{u}self.{facts.forward_model.name} = {call}")
+        lines += [f"{u}{u}" + edit.replace("\n", newline + u * 2) for edit in built.edits]
     else:
         for model in facts.model_names:
             lines.append(f"{u}{u}self.{model} = {model}")

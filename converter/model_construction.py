@@ -23,9 +23,10 @@ weights-only loading, which ``load_from_checkpoint`` uses, rejects them), nor ar
 the hooks read (the criterion, loaders): they go in ``save_hyperparameters(ignore=[...])`` and
 the class docstring names them.
 
-Nothing changes (and the docstring says what ``load_from_checkpoint`` needs) when the model is
-bound more than once (``model = nn.DataParallel(model)`` kept), changed after it is built
-(``model.fc = nn.Linear(...)``), built from a runtime object (another module, a dataset's size),
+Edits right after the build (``model.conv1 = nn.Conv2d(1, 64, 7)``, only removed device moves
+between) run in ``__init__`` after it, in the same order. Nothing changes (and the docstring says
+what ``load_from_checkpoint`` needs) when the model is bound more than once (``model =
+nn.DataParallel(model)`` kept), edited later on, built from a runtime object (another module, a dataset's size),
 by a callee not defined or imported at module level, or when an object the hooks read is
 bound only after the model.
 """
@@ -57,6 +58,8 @@ class BuiltModel:
     call: str  #: the model's construction inside ``__init__`` (code, in the parameters' names)
     parameters: dict[str, str] = field(default_factory=dict)  #: ``__init__`` parameter -> the script's code
     ignored: list[str] = field(default_factory=list)  #: constructor arguments not recorded (objects)
+    edits: list[str] = field(default_factory=list)  #: ``self.model.fc = nn.Linear(...)``: edits right after the build (code)
+    edited: list[cst.BaseStatement] = field(default_factory=list)  #: the script's statements of those edits
 
 
 def build_model_in_module(plan: Plan) -> None:
@@ -67,6 +70,8 @@ def build_model_in_module(plan: Plan) -> None:
         plan.model_kept = decision
         return
     plan.built_model = decision
+    for stmt in decision.edited:
+        plan.remove(stmt, "the LightningModule edits the model it builds")
     # the devices idiom's copy of the statement without `.to(device)`: the construction replaces it
     plan.replacements = [r for r in plan.replacements if r.statement is not decision.statement]
     plan.change(decision.statement, "the LightningModule builds the model from its hyperparameters (save_hyperparameters)")
@@ -194,10 +199,6 @@ def _decide(plan: Plan) -> BuiltModel | str:
     rebound = _rebinding(plan, scope, stmt, model.name)
     if rebound is not None:
         return f"``{model.name}`` is bound again ({rebound})"
-    changed = _changed_after(body[start + 1 : end], model.name)
-    if changed is not None:
-        return f"the script changes the model after building it (``{changed}``)"
-
     lifted = plan.lifted
     shared = dict(lifted.arguments) if lifted is not None else {}
     taken = {"self", *facts.model_names, *shared}
@@ -211,8 +212,34 @@ def _decide(plan: Plan) -> BuiltModel | str:
     problem = _parameters(scope, value, shared, taken, parameters, by_code)
     if problem is not None:
         return problem
-    call = substitute_names(value, {code: cst.Name(param) for code, param in by_code.items() if "." not in code})
-    call = call.visit(_AttributesToNames({code: param for code, param in by_code.items() if "." in code}))
+    # edits right after the build (``model.conv1 = nn.Conv2d(1, 64, 7)``) run in __init__ too: the
+    # statements between them are only the device moves the conversion removes, so no random
+    # number is drawn in another order
+    edited, edits = [], []
+    index = start + 1
+    while index < end:
+        following = body[index]
+        if plan.is_removed(following):
+            index += 1
+            continue
+        target, edit_value = _model_edit(following, model.name)
+        if target is None or _parameters(scope, edit_value, shared, taken, parameters, by_code) is not None:
+            break
+        edited.append(following)
+        edits.append((following, target, edit_value))
+        index += 1
+    changed = _changed_after(body[index:end], model.name)
+    if changed is not None:
+        return f"the script changes the model after building it (``{changed}``)"
+    names = {code: cst.Name(param) for code, param in by_code.items() if "." not in code}
+    attributes = _AttributesToNames({code: param for code, param in by_code.items() if "." in code})
+    call = substitute_names(value, names).visit(attributes)
+    edit_code = []
+    for following, target, edit_value in edits:
+        new_value = substitute_names(edit_value, names).visit(attributes)
+        new_target = substitute_names(target, {model.name: cst.parse_expression(f"self.{model.name}")})
+        comments = [line.comment.value for line in following.leading_lines if line.comment is not None]
+        edit_code += comments + [f"{code_of(new_target)} = {code_of(new_value)}"]
 
     ignored: list[str] = []
     if lifted is not None:
@@ -221,7 +248,7 @@ def _decide(plan: Plan) -> BuiltModel | str:
         if late:
             return f"the hooks read {', '.join(f'``{n}``' for n in late)}, which the script binds after the model"
         ignored = [n for n in needed if scope.kind(n) != VALUE]
-    return BuiltModel(stmt, code_of(call), parameters, ignored)
+    return BuiltModel(stmt, code_of(call), parameters, ignored, edit_code, edited)
 
 
 def _params(params: cst.Parameters):
@@ -285,6 +312,28 @@ def _rebinding(plan: Plan, scope: _Scope, stmt: cst.BaseStatement, name: str) ->
     if scope.function is not None and name in param_names(scope.function.params):
         found.append(f"a parameter of {scope.function.name.value}()")
     return found[0] if found else None
+
+
+def _model_edit(stmt: cst.BaseStatement, name: str):
+    """``model.fc = <value>`` (an attribute chain of the model, or an item by a literal index):
+    (target, value), else (None, None)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)):
+        return None, None
+    assign = stmt.body[0]
+    if len(assign.targets) != 1:
+        return None, None
+    target = node = assign.targets[0].target
+    if not isinstance(target, (cst.Attribute, cst.Subscript)):
+        return None, None
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Subscript) and not (
+            len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.Integer)
+        ):
+            return None, None
+        node = node.value
+    if not (isinstance(node, cst.Name) and node.value == name):
+        return None, None
+    return target, assign.value
 
 
 def _changed_after(statements, name: str) -> str | None:

@@ -106,7 +106,7 @@ def test_built_from_a_dataclass_config_in_a_function_whose_hooks_read_objects() 
 
 @pytest.mark.parametrize("setup, reason", [
     ("weights = torch.randn(8)\nmodel = Net(len(weights), 0.0)\n", "``len(weights)``, which is not a hyperparameter"),
-    ("model = Net(HIDDEN, 0.0)\nmodel.body[0] = nn.Linear(4, HIDDEN)\n", "changes the model after building it"),
+    ("model = Net(HIDDEN, 0.0)\nprint(model)\nmodel.body[0] = nn.Linear(4, HIDDEN)\n", "changes the model after building it"),
     ("model = Net(HIDDEN, 0.0)\nmodel = nn.Sequential(model)\n", "is bound again"),
 ])
 def test_not_built_from_a_runtime_object_and_the_docstring_says_so(setup: str, reason: str) -> None:
@@ -117,6 +117,15 @@ def test_not_built_from_a_runtime_object_and_the_docstring_says_so(setup: str, r
     assert "def __init__(self, model):" in output and "lit_model = Lit" in output and "(model)\n" in output
     assert "load_from_checkpoint(path, model=...)`` needs it again" in output
     assert reason in " ".join(output.split())
+
+
+def test_an_edit_right_after_the_build_moves_into_the_constructor() -> None:
+    output = _convert('loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)\n'
+                      "model = Net(HIDDEN, 0.0).to('cpu')\n# a wider head\nmodel.body[2] = nn.Linear(HIDDEN, 2)\n"
+                      "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n" + LOOP)
+    assert ("        self.model = Net(HIDDEN, 0.0)\n        # a wider head\n"
+            "        self.model.body[2] = nn.Linear(HIDDEN, 2)\n") in output
+    assert "model.body[2] = nn.Linear(HIDDEN, 2)" not in output.replace("self.model.body[2]", "")
 
 
 def test_not_built_when_an_object_the_hooks_read_is_bound_after_the_model() -> None:

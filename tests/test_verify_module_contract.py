@@ -31,7 +31,6 @@ CASES = [case.name for case in parity_table.pairs(FIXTURES)]
 #: skipped because the constructor takes objects save_hyperparameters() does not record.
 KNOWN_FAILURES = {
     "autoencoder": "load_from_checkpoint needs autoencoder=... (built from the encoder and decoder modules, not hyperparameters)",
-    "resnet18_finetune": "load_from_checkpoint needs model=... (the script replaces model.conv1 and model.fc after building it)",
     "rnn_language_model": "load_from_checkpoint needs model=... (built from ntokens = len(corpus.dictionary), not a hyperparameter)",
     "function_style": "load_from_checkpoint needs args=..., test_loader=..., train_loader=... (the hooks read them; "
                       "an argparse Namespace is rejected by the weights-only torch.load)",

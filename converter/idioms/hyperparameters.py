@@ -18,7 +18,9 @@ class Hyperparameters(Idiom):
     and builds ``self.model = Net(hidden, dropout)`` itself. The script's ``model = Net(hidden,
     args.dropout).to(device)`` becomes ``lit_model = LitNet(hidden, dropout=args.dropout)`` and
     ``model = lit_model.model`` at the same place, and the later ``lit_model = LitNet(model)``
-    goes. Other objects the hooks read (the argparse namespace, a criterion, loaders) stay
+    goes. Edits of the model right after it is built (``model.conv1 = nn.Conv2d(1, 64, 7)``,
+    with only device moves between) move into ``__init__`` after the build, in their order.
+    Other objects the hooks read (the argparse namespace, a criterion, loaders) stay
     constructor arguments, in ``save_hyperparameters(ignore=[...])``; the class docstring names
     what ``load_from_checkpoint`` then needs.
 
@@ -27,7 +29,7 @@ class Hyperparameters(Idiom):
     Never. The model stays a constructor argument (the docstring says
     ``load_from_checkpoint(path, model=...)`` and why) when it is built from a runtime object
     (another module, ``len(dataset)``), bound again (``model = nn.DataParallel(model)`` kept),
-    changed after it is built (``model.fc = nn.Linear(...)``), built by a callee that is not
+    changed later on (``model.fc = nn.Linear(...)`` after other statements), built by a callee that is not
     defined or imported at module level, built outside the function that trains it, when the
     script trains two models, or when an object the hooks read is bound only after the model.
 
