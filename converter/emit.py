@@ -33,6 +33,8 @@ def emit(plan: Plan, options: ConvertOptions) -> str:
         replacements.append(Replacement(plan.trainer_at, [_trainer(plan, markers)]))
     if plan.test is not None:
         replacements.append(Replacement(plan.test.holder, _test_call(plan)))
+    if plan.built_model is not None:
+        replacements.append(render_model_construction(plan, markers))
     replacements += plan.replacements
     comments = {id(n.statement): REVIEW_PREFIX + n.message for n in plan.notes if n.place is NotePlace.REMOVED_STATEMENT and markers}
     removals = [Removal(r.statement, comments.get(id(r.statement))) for r in plan.removals]
@@ -47,6 +49,33 @@ def render_region(plan: Plan) -> list[cst.BaseStatement]:
     previews it for the names the converted script reads)."""
     lifted = [_lifted_class(plan, markers=True)] if plan.lifted is not None else []
     return lifted + _region(plan, markers=True)
+
+
+def render_model_construction(plan: Plan, markers: bool) -> Replacement:
+    """The model's statement when the module builds it: ``lit = LitX(<hyperparameters>)`` and
+    ``model = lit.model`` (with the class above it when the class is not lifted elsewhere)."""
+    built = plan.built_model
+    facts = plan.facts
+    module = facts.script.module
+    newline = module.default_newline
+    stmt = built.statement
+    arguments, keywords = [], False
+    for param, code in built.parameters.items():
+        keywords = keywords or code != param
+        arguments.append(f"{param}={code}" if keywords else code)
+    if plan.lifted is not None:
+        arguments += [f"{name}={name}" for name in plan.lifted.arguments]
+        arguments += [f"{name}={name}" for name in plan.lifted.state if name in plan.lifted.state_initial]
+    lit = _wrapped_statement(plan, stmt, f"{plan.instance_name} = {plan.class_name}(", arguments, ")")
+    model = facts.forward_model.name
+    unwrapped = cst.parse_statement(f"{model} = {plan.instance_name}.{model}{newline}")
+    own = list(stmt.leading_lines)
+    if plan.lifted is not None:
+        return Replacement(stmt, [lit.with_changes(leading_lines=own), unwrapped], keep_leading_lines=False)
+    blanks = [cst.EmptyLine(indent=False)] * (2 if facts.script.parents.block_owner(stmt) is module else 1)
+    cls = render_class(plan, module.default_indent, newline, _hook_comments(plan, markers)).with_changes(leading_lines=blanks)
+    comments = [line for line in own if line.comment is not None]
+    return Replacement(stmt, [cls, lit.with_changes(leading_lines=blanks + comments), unwrapped], keep_leading_lines=False)
 
 
 def _lifted_class(plan: Plan, markers: bool) -> cst.ClassDef:
@@ -116,6 +145,10 @@ def _region(plan: Plan, markers: bool) -> list[cst.BaseStatement]:
     lit = lit.with_changes(leading_lines=blanks + region_lines)
     fit_args = ", ".join([plan.instance_name] + [arg.render() for arg in plan.fit_loaders])
     fit = cst.parse_statement(f"{plan.trainer_name}.fit({fit_args}){newline}")
+    if plan.built_model is not None:  # the module was constructed where the model was built
+        rest = statements + trainer + [fit]
+        rest[0] = rest[0].with_changes(leading_lines=blanks[:1] + region_lines + list(rest[0].leading_lines))
+        return rest + (_written_back(plan, plan.lifted.state) if plan.lifted is not None else [])
     if plan.lifted is not None:
         return statements + [lit] + trainer + [fit] + _written_back(plan, plan.lifted.state)
     cls = render_class(plan, module.default_indent, newline, _hook_comments(plan, markers)).with_changes(leading_lines=blanks)
@@ -147,15 +180,27 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
     u = indent
     lifted = plan.lifted
     lines = [f"class {plan.class_name}({plan.alias}.LightningModule):"]
-    lines += [f"{u}{line}" if line else "" for line in _class_docstring(plan)]
+    # the docstring's own lines follow the class's indentation where it stands (an ``if`` block)
+    where = plan.built_model.statement if plan.built_model is not None and lifted is None else plan.facts.region
+    outer = _indent_of(plan, where) if lifted is None else ""
+    docstring = _class_docstring(plan)
+    lines += [(f"{u}{line}" if index == 0 else f"{outer}{u}{line}") if line else "" for index, line in enumerate(docstring)]
     lines.append("")
-    params = list(facts.model_names)
+    built = plan.built_model
+    params = list(built.parameters) if built is not None else list(facts.model_names)
     if lifted is not None:
         params += list(lifted.arguments) + [f"{name}=None" for name in lifted.state if name in lifted.state_initial]
-    lines.append(f"{u}def __init__(self, {', '.join(params)}):")
+    lines.append(f"{u}def __init__({', '.join(['self'] + params)}):")
     lines.append(f"{u}{u}super().__init__()")
-    for model in facts.model_names:
-        lines.append(f"{u}{u}self.{model} = {model}")
+    if built is not None:
+        ignore = f"ignore={built.ignored!r}".replace("'", '"') if built.ignored else ""
+        lines.append(f"{u}{u}self.save_hyperparameters({ignore})")
+        call = built.call.replace("\n", newline + u * 2)
+        lines.append(f"{u}{u}self.{facts.forward_model.name} = {call}")
+        lines += [f"{u}{u}" + edit.replace("\n", newline + u * 2) for edit in built.edits]
+    else:
+        for model in facts.model_names:
+            lines.append(f"{u}{u}self.{model} = {model}")
     if lifted is not None:
         for name, attribute in lifted.arguments.items():
             lines.append(f"{u}{u}self.{attribute} = {name}")
@@ -250,17 +295,33 @@ def _top_level_items(text: str) -> list[str]:
 def _class_docstring(plan: Plan) -> list[str]:
     """The class docstring: where it comes from, and what ``load_from_checkpoint`` needs."""
     lifted = plan.lifted
-    if lifted is None:
-        return ['"""LightningModule made by pl-convert from the training loop of this script."""']
-    needed = list(plan.facts.model_names) + list(lifted.arguments)
-    keywords = ", ".join(f"{name}=..." for name in needed)
+    built = plan.built_model
+    where = f"``{lifted.function}()``" if lifted is not None else "this script"
+    cls = plan.class_name
+    if built is not None and not built.ignored:
+        text = (
+            "It builds the model from its hyperparameters, which ``save_hyperparameters()`` records in "
+            f"every checkpoint, so ``{cls}.load_from_checkpoint(path)`` rebuilds the trained module."
+        )
+    elif built is not None:
+        keywords = ", ".join(f"{name}=..." for name in built.ignored)
+        text = (
+            "It builds the model from its hyperparameters, which ``save_hyperparameters()`` records; "
+            f"the objects of {where} that the loop used are not recorded, so "
+            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs {'them' if len(built.ignored) > 1 else 'it'} again."
+        )
+    else:
+        needed = list(plan.facts.model_names) + (list(lifted.arguments) if lifted is not None else [])
+        keywords = ", ".join(f"{name}=..." for name in needed)
+        objects = f"Its arguments are the objects of {where} that the loop used" if lifted is not None else "It takes the model the script built"
+        text = (
+            f"{objects}; a checkpoint keeps only the weights, so "
+            f"``{cls}.load_from_checkpoint(path, {keywords})`` needs {'them' if len(needed) > 1 else 'it'} again"
+            + (f" (the model is passed in: {plan.model_kept})." if plan.model_kept else ".")
+        )
     indent = plan.facts.script.module.default_indent
-    text = (
-        f"Its arguments are the objects of ``{lifted.function}()`` that the loop used; a checkpoint keeps "
-        f"only the weights, so ``{plan.class_name}.load_from_checkpoint(path, {keywords})`` needs them again."
-    )
     return [
-        f'"""LightningModule made by pl-convert from the training loop of ``{lifted.function}()``.',
+        f'"""LightningModule made by pl-convert from the training loop of {where}.',
         "",
         *wrap_text(indent, text, plan.line_length),
         '"""',

@@ -35,6 +35,8 @@ stage                         an idiom...
                               ``rewrite_order``): substitutions, removed calls
 ``complete(plan)``            adds statements once the hooks are filled (logged metrics)
 ``contribute(plan)``          adds Trainer arguments, removals, replacements, notes, changes
+``construct(plan)``           the class is placed (module level): decides how the script
+                              constructs it (the model built from hyperparameters)
 ``prune(plan, still_read)``   removes set-up that nothing reads any more
 ============================  ==============================================================
 
@@ -192,6 +194,9 @@ class Idiom:
 
     def contribute(self, plan: "Plan") -> None:
         """Trainer arguments, removals, replacements, notes and changes."""
+
+    def construct(self, plan: "Plan") -> None:
+        """The class is placed (its constructor arguments known): how the script constructs it."""
 
     def prune(self, plan: "Plan", still_read: set[str]) -> None:
         """Remove set-up that no statement left in the converted script reads."""

@@ -15,6 +15,7 @@ from .result import Change, LoggedMetric
 
 if TYPE_CHECKING:
     from .enclosing import Lifted
+    from .model_construction import BuiltModel
     from .facts import Facts, Phase, SchedulerFact
 
 #: the LightningModule's hooks, in the order they are written
@@ -260,6 +261,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     metrics: list[LoggedMetric] = field(default_factory=list)  #: epoch metrics logged, and where the original computes them
     lifted: Lifted | None = None  #: the class moved out of the enclosing function (module-level)
+    built_model: BuiltModel | None = None  #: the module builds the model from its hyperparameters
+    model_kept: str | None = None  #: why the model is passed to the module instead (class docstring)
     optimizer_setup: list[cst.BaseStatement] = field(default_factory=list)  #: built in configure_optimizers
     line_length: int = 88  #: the script's own line length (generated lines are wrapped to it)
     class_helpers: list[str] = field(default_factory=list)  #: methods the class gains (source, 4-space indent)
@@ -336,4 +339,9 @@ class Plan:
                 out.append("constructor arguments: " + ", ".join(self.lifted.arguments))
             if self.lifted.state:
                 out.append("the function's names the hooks assign, on the module: " + ", ".join(self.lifted.state))
+        if self.built_model is not None:
+            out.append(f"the module builds the model: {self.built_model.call}"
+                       + (f" (hyperparameters: {', '.join(self.built_model.parameters)})" if self.built_model.parameters else ""))
+        elif self.model_kept:
+            out.append(f"the model is passed to the module: {self.model_kept}")
         return out

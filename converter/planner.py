@@ -6,7 +6,8 @@ contribute at each stage (see :mod:`.idiom` for the stages).
 2. ``prepare``: what leaves the loop; then the hooks are filled (:mod:`.hooks`, every list of
    statements through the idioms' rewrites) and ``complete``-d; names that cross hooks are
    shared (:mod:`.state`);
-3. ``contribute``: Trainer arguments, removals, replacements, notes;
+3. ``contribute``: Trainer arguments, removals, replacements, notes; the class goes to module
+   level (:mod:`.enclosing`), then ``construct``: how the script constructs it;
 4. ``prune``: set-up that nothing in the converted script reads any more (seen on a preview).
 """
 
@@ -17,7 +18,7 @@ from typing import Sequence
 import libcst as cst
 
 from ..api_knowledge import LIGHTNING_IMPORT_STYLES
-from .emit import render_region, render_test_call, render_trainer
+from .emit import render_model_construction, render_region, render_test_call, render_trainer
 from .enclosing import lift_class
 from .facts import Facts
 from .wrapping import line_length
@@ -74,6 +75,8 @@ def make_plan(facts: Facts, options: ConvertOptions, idioms: Sequence[Idiom]) ->
         idiom.contribute(plan)
     move_optimizer_setup(plan)
     lift_class(plan)
+    for idiom in idioms:
+        idiom.construct(plan)
 
     preview = _Preview(plan)
     for idiom in idioms:
@@ -130,6 +133,8 @@ class _Preview:
             replacements.append(Replacement(plan.trainer_at, [render_trainer(plan)]))
         if plan.test is not None:
             replacements.append(Replacement(plan.test.holder, render_test_call(plan)))
+        if plan.built_model is not None:
+            replacements.append(render_model_construction(plan, markers=True))
         self.module = splice(facts.script.module, replacements + plan.replacements, plan.removals, plan.rewrites)
         self.removed_at_preview = len(plan.removals)
         self.read = names_loaded_anywhere(self.module)

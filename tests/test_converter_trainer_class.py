@@ -118,7 +118,7 @@ def test_state_that_clashes_with_a_name_of_the_script_is_renamed() -> None:
 
 def test_the_model_the_constructor_moves_keeps_its_name() -> None:
     out = converted(TRAINER.replace("self.model = model\n", "self.model = model.to(device)\n") + "\n\ndevice = torch.device('cpu')\n" + MAIN)
-    assert "trainer_model" not in out and "self.model = model" in out
+    assert "trainer_model" not in out and "model = lit_model.model" in out  # the module builds it (save_hyperparameters)
 
 
 def test_a_no_grad_evaluation_method_after_training_becomes_the_test_loop() -> None:

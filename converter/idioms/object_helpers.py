@@ -57,7 +57,7 @@ class ObjectHelpers(Idiom):
                     loss.backward()
                     sgd.step()
             """,
-            after=("classifier = nn.Linear(4, 2)", "sgd = torch.optim.SGD(self.classifier.parameters(), lr=0.05)", "def training_step(self, batch, batch_idx):"),
+            after=("self.classifier = nn.Linear(4, 2)", "sgd = torch.optim.SGD(self.classifier.parameters(), lr=0.05)", "def training_step(self, batch, batch_idx):"),
             absent=("def build(",),
         ),
     )

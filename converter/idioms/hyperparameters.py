@@ -1,0 +1,90 @@
+"""``model = Net(hidden, args.dropout)`` → the LightningModule builds ``Net`` from hyperparameters
+it records, so ``LitNet.load_from_checkpoint(path)`` needs no other argument."""
+
+from __future__ import annotations
+
+from ..idiom import Example, Idiom
+from ..model_construction import build_model_in_module
+from ..plan import Plan
+
+
+class Hyperparameters(Idiom):
+    """The trained model, built once from values (literals, constants, argparse values).
+
+    ## Becomes
+
+    The LightningModule's ``__init__`` takes the values the model is built from (named after
+    the script's names: ``args.dropout`` → ``dropout``), calls ``self.save_hyperparameters()``
+    and builds ``self.model = Net(hidden, dropout)`` itself. The script's ``model = Net(hidden,
+    args.dropout).to(device)`` becomes ``lit_model = LitNet(hidden, dropout=args.dropout)`` and
+    ``model = lit_model.model`` at the same place, and the later ``lit_model = LitNet(model)``
+    goes. Edits of the model right after it is built (``model.conv1 = nn.Conv2d(1, 64, 7)``,
+    with only device moves between) move into ``__init__`` after the build, in their order.
+    Other objects the hooks read (the argparse namespace, a criterion, loaders) stay
+    constructor arguments, in ``save_hyperparameters(ignore=[...])``; the class docstring names
+    what ``load_from_checkpoint`` then needs.
+
+    ## Refuses
+
+    Never. The model stays a constructor argument (the docstring says
+    ``load_from_checkpoint(path, model=...)`` and why) when it is built from a runtime object
+    (another module, ``len(dataset)``), bound again (``model = nn.DataParallel(model)`` kept),
+    changed later on (``model.fc = nn.Linear(...)`` after other statements), built by a callee that is not
+    defined or imported at module level, built outside the function that trains it, when the
+    script trains two models, or when an object the hooks read is bound only after the model.
+
+    ## Why
+
+    Lightning's contract: ``LitX.load_from_checkpoint(path)`` alone rebuilds the trained module
+    from the hyperparameters in the checkpoint. The model is still built at the same point of
+    the script (``LightningModule.__init__`` and ``save_hyperparameters`` draw no random
+    numbers), so the training is unchanged, and the code after it uses the same object. The
+    namespace and dataclass configs are not recorded because the weights-only ``torch.load``
+    that ``load_from_checkpoint`` uses rejects them.
+    """
+
+    name = "hyperparameters"
+    title = "model = Net(hidden, args.lr) → the LightningModule builds it from save_hyperparameters()"
+    fixtures = ("feedforward_mnist", "function_style", "ddp_torchrun")
+    examples = (
+        Example(
+            """
+            hidden = 16
+            net = nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+            sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+            for epoch in range(2):
+                for x, y in loader:
+                    sgd.zero_grad()
+                    loss = F.cross_entropy(net(x), y)
+                    loss.backward()
+                    sgd.step()
+            """,
+            after=(
+                "def __init__(self, hidden):",
+                "self.save_hyperparameters()",
+                "self.net = nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Linear(hidden, 2))",
+                "lit_net = LitSequential(hidden)",
+                "net = lit_net.net",
+                "trainer.fit(lit_net, train_dataloaders=loader)",
+            ),
+            absent=("LitSequential(net)",),
+        ),
+        Example(
+            """
+            width = len(loader.dataset) // 16
+            net = nn.Sequential(nn.Linear(4, width), nn.Linear(width, 2))
+            sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+            for epoch in range(2):
+                for x, y in loader:
+                    sgd.zero_grad()
+                    loss = F.cross_entropy(net(x), y)
+                    loss.backward()
+                    sgd.step()
+            """,
+            after=("lit_net = LitSequential(net)", "load_from_checkpoint(path, net=...)", "``width``, which is not a"),
+            absent=("save_hyperparameters",),
+        ),
+    )
+
+    def construct(self, plan: Plan) -> None:
+        build_model_in_module(plan)

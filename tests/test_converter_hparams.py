@@ -1,0 +1,180 @@
+"""The LightningModule builds the model from hyperparameters it records (converter/idioms/
+hyperparameters.py, converter/model_construction.py): where the script builds the trained model
+from values, ``LitX.load_from_checkpoint(path)`` alone rebuilds it; where it cannot, nothing
+moves and the class docstring says what ``load_from_checkpoint`` needs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pl_convert.converter import Status, convert_source
+
+HEAD = """\
+import argparse
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+HIDDEN = 8
+
+
+class Net(nn.Module):
+    def __init__(self, hidden, dropout, out=2):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, hidden), nn.Dropout(dropout), nn.Linear(hidden, out))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+"""
+
+LOOP = """\
+for epoch in range(1):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def _convert(body: str) -> str:
+    source = HEAD + body
+    result = convert_source(source)
+    assert result.status is Status.CONVERTED, result.reasons
+    compile(result.output, "<converted>", "exec")
+    again = convert_source(result.output)
+    assert again.status is Status.ALREADY_LIGHTNING and again.output is None  # idempotent
+    return result.output
+
+
+def test_built_from_a_constant_a_literal_and_an_argparse_value() -> None:
+    output = _convert(textwrap.dedent("""
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--dropout", type=float, default=0.1)
+        args = parser.parse_args([])
+        loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+        model = Net(HIDDEN, args.dropout, 2).to("cpu")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """) + LOOP + "torch.save(model.state_dict(), 'net.pt')\n")
+    assert "    def __init__(self, HIDDEN, dropout):\n        super().__init__()\n        self.save_hyperparameters()\n" in output
+    assert "        self.model = Net(HIDDEN, dropout, 2)\n" in output
+    assert "lit_model = LitNet(HIDDEN, dropout=args.dropout)\nmodel = lit_model.model\n" in output
+    assert "LitNet(model)" not in output and "trainer.fit(lit_model, train_dataloaders=loader)" in output
+    assert "load_from_checkpoint(path)`` rebuilds the trained module" in output
+    assert "torch.save(model.state_dict(), 'net.pt')" in output  # the code after sees the same object
+    # the class is defined before the construction that replaced the model's statement
+    assert output.index("class LitNet(") < output.index("lit_model = LitNet(")
+
+
+def test_built_from_a_dataclass_config_in_a_function_whose_hooks_read_objects() -> None:
+    output = _convert(textwrap.dedent("""
+        @dataclass
+        class Config:
+            hidden: int = 8
+            dropout: float = 0.0
+
+
+        def main():
+            cfg = Config()
+            criterion = nn.CrossEntropyLoss()
+            loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+            model = Net(cfg.hidden, cfg.dropout)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(1):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = criterion(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+    """))
+    assert "def __init__(self, hidden, dropout, criterion):" in output
+    assert 'self.save_hyperparameters(ignore=["criterion"])' in output
+    assert "lit_model = LitNet(hidden=cfg.hidden, dropout=cfg.dropout, criterion=criterion)" in output
+    assert "LitNet.load_from_checkpoint(path, criterion=...)`` needs it again" in output
+
+
+@pytest.mark.parametrize("setup, reason", [
+    ("weights = torch.randn(8)\nmodel = Net(len(weights), 0.0)\n", "``len(weights)``, which is not a hyperparameter"),
+    ("model = Net(HIDDEN, 0.0)\nprint(model)\nmodel.body[0] = nn.Linear(4, HIDDEN)\n", "changes the model after building it"),
+    ("model = Net(HIDDEN, 0.0)\nmodel = nn.Sequential(model)\n", "is bound again"),
+])
+def test_not_built_from_a_runtime_object_and_the_docstring_says_so(setup: str, reason: str) -> None:
+    body = ('loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)\n'
+            + setup + "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n" + LOOP)
+    output = _convert(body)
+    assert "save_hyperparameters" not in output
+    assert "def __init__(self, model):" in output and "lit_model = Lit" in output and "(model)\n" in output
+    assert "load_from_checkpoint(path, model=...)`` needs it again" in output
+    assert reason in " ".join(output.split())
+
+
+def test_an_edit_right_after_the_build_moves_into_the_constructor() -> None:
+    output = _convert('loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)\n'
+                      "model = Net(HIDDEN, 0.0).to('cpu')\n# a wider head\nmodel.body[2] = nn.Linear(HIDDEN, 2)\n"
+                      "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n" + LOOP)
+    assert ("        self.model = Net(HIDDEN, 0.0)\n        # a wider head\n"
+            "        self.model.body[2] = nn.Linear(HIDDEN, 2)\n") in output
+    assert "model.body[2] = nn.Linear(HIDDEN, 2)" not in output.replace("self.model.body[2]", "")
+
+
+def test_not_built_when_an_object_the_hooks_read_is_bound_after_the_model() -> None:
+    output = _convert(textwrap.dedent("""
+        def main():
+            loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+            model = Net(HIDDEN, 0.0)
+            criterion = nn.CrossEntropyLoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            for epoch in range(1):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = criterion(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+    """))
+    assert "save_hyperparameters" not in output
+    assert "lit_model = LitNet(model, criterion=criterion)" in output
+    assert "the hooks read ``criterion``, which the script binds after the model" in " ".join(output.split())
+
+
+CHECK = """
+import glob
+import torch
+paths = glob.glob("lightning_logs/**/*.ckpt", recursive=True)
+assert len(paths) == 1, paths
+loaded = LitNet.load_from_checkpoint(paths[0])
+trained = lit_model.state_dict()
+assert loaded.state_dict().keys() == trained.keys()
+assert all(torch.equal(loaded.state_dict()[k], trained[k]) for k in trained)
+assert loaded.hparams == {"HIDDEN": 8, "dropout": 0.1}, loaded.hparams
+print("LOADED", sorted(trained))
+"""
+
+
+@pytest.mark.slow
+def test_a_converted_scripts_checkpoint_loads_with_no_other_argument(tmp_path: Path) -> None:
+    output = _convert(textwrap.dedent("""
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--dropout", type=float, default=0.1)
+        args = parser.parse_args([])
+        torch.manual_seed(0)
+        loader = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+        model = Net(HIDDEN, args.dropout)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """) + LOOP)
+    script = tmp_path / "converted.py"
+    script.write_text(output.replace("trainer = pl.Trainer(", "trainer = pl.Trainer(logger=pl.loggers.CSVLogger('.', name='lightning_logs'), enable_progress_bar=False, ") + CHECK, encoding="utf-8")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "LOADED ['model.body.0.bias', 'model.body.0.weight', 'model.body.2.bias', 'model.body.2.weight']" in done.stdout
