@@ -5,7 +5,9 @@ whole dataset at the end is right on one process. Under ``strategy="ddp"`` each 
 its share of the loader, so each would print its own share divided by the whole
 (``Accuracy: 440/1000``). The epoch-end hook first sums each such accumulator over the
 processes (``self._sum_over_processes``, which returns the value unchanged when there is one
-process, so a single-process run computes exactly what the script did).
+process, so a single-process run computes exactly what the script did). A script variable
+that the test adds to (``global correct`` in ``test_step``), set right before the test loop,
+is summed at the end of the test too: the code after ``trainer.test(...)`` reads it.
 
 Not where the script sums over processes itself, nor in hand-written multi-process training
 (each rank keeps computing what it did). Lightning's distributed sampler pads the last batch
@@ -21,7 +23,8 @@ import libcst as cst
 
 from .plan import Declaration, Plan
 from .transforms import statement
-from .tree import code_of
+from .names import usage_of
+from .tree import body_of, code_of
 
 #: (epoch-start hook, step hook, epoch-end hook) of each evaluation
 _STAGES = (
@@ -58,10 +61,14 @@ def sum_over_processes(plan: Plan) -> None:
         started = _code(plan.hook(start))
         ended = _code(plan.hook(end))
         inserted = []
-        for target in _summed_targets(plan.hook(step)):
+        declared = {d.name for d in plan.hooks[step].declarations}
+        reset = _reset_before_test(plan) if end == "on_test_epoch_end" else set()
+        for target in summed_targets(plan.hook(step)):
             pattern = re.compile(rf"(?<![\w.]){re.escape(target)}(?!\w)")
             assigned_at_start = re.search(rf"(?<![\w.]){re.escape(target)}\s*(,[^=\n]*)?=[^=]", started) is not None
-            if not assigned_at_start or not pattern.search(ended):
+            # a script variable the test adds to, set right before the (single) test: its sum too
+            reset_for_test = target in declared and target in reset
+            if not (assigned_at_start or reset_for_test) or not pattern.search(ended):
                 continue
             inserted.append(statement(f"{target} = self.{HELPER}({target})"))
             if "." not in target:
@@ -78,7 +85,24 @@ def _code(statements: list[cst.BaseStatement]) -> str:
     return "\n".join(code_of(s) for s in statements)
 
 
-def _summed_targets(statements: list[cst.BaseStatement]) -> list[str]:
+def _reset_before_test(plan: Plan) -> set[str]:
+    """Names the simple statements right before the test loop assign (``correct = 0``)."""
+    test = plan.facts.test
+    if test is None or test.function is not None:
+        return set()
+    owner = plan.facts.script.parents.block_owner(test.holder)
+    siblings = body_of(owner) if owner is not None else []
+    if test.holder not in siblings:
+        return set()
+    before: list[cst.BaseStatement] = []
+    for stmt in reversed(siblings[: siblings.index(test.holder)]):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            break  # only the simple statements right before the loop (``correct = 0``)
+        before.append(stmt)
+    return usage_of(*before).stores if before else set()
+
+
+def summed_targets(statements: list[cst.BaseStatement]) -> list[str]:
     """``x`` / ``self.x`` of every ``x += ...`` in the step (in the order they come)."""
     found: list[str] = []
 
