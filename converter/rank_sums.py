@@ -7,7 +7,9 @@ its share of the loader, so each would print its own share divided by the whole
 processes (``self._sum_over_processes``, which returns the value unchanged when there is one
 process, so a single-process run computes exactly what the script did). A script variable
 that the test adds to (``global correct`` in ``test_step``), set right before the test loop,
-is summed at the end of the test too: the code after ``trainer.test(...)`` reads it.
+is summed at the end of the test too: the code after ``trainer.test(...)`` reads it. A value
+logged from a sum that is not summed here (it may carry over from before the evaluation) is
+logged with ``sync_dist=True``: Lightning averages it over the processes.
 
 Not where the script sums over processes itself, nor in hand-written multi-process training
 (each rank keeps computing what it did). Lightning's distributed sampler pads the last batch
@@ -63,22 +65,37 @@ def sum_over_processes(plan: Plan) -> None:
         inserted = []
         declared = {d.name for d in plan.hooks[step].declarations}
         reset = _reset_before_test(plan) if end == "on_test_epoch_end" else set()
+        unsummed = []
         for target in summed_targets(plan.hook(step)):
             pattern = re.compile(rf"(?<![\w.]){re.escape(target)}(?!\w)")
             assigned_at_start = re.search(rf"(?<![\w.]){re.escape(target)}\s*(,[^=\n]*)?=[^=]", started) is not None
             # a script variable the test adds to, set right before the (single) test: its sum too
             reset_for_test = target in declared and target in reset
             if not (assigned_at_start or reset_for_test) or not pattern.search(ended):
+                unsummed.append(pattern)
                 continue
             inserted.append(statement(f"{target} = self.{HELPER}({target})"))
             if "." not in target:
                 for declaration in plan.hooks[step].declarations:
                     if declaration.name == target and declaration not in plan.hooks[end].declarations:
                         plan.hooks[end].declarations.append(Declaration(declaration.keyword, target))
+        plan.hooks[end].statements = [_synced(s, unsummed) for s in plan.hook(end)]
         if inserted:
             plan.hooks[end].statements = inserted + plan.hook(end)
             if HELPER_SOURCE not in plan.class_helpers:
                 plan.class_helpers.append(HELPER_SOURCE)
+
+
+def _synced(stmt: cst.BaseStatement, unsummed: list[re.Pattern]) -> cst.BaseStatement:
+    """``self.log(key, value, sync_dist=True)`` where ``value`` reads a sum this process alone
+    made (not summed here: it may carry over from before the evaluation): Lightning then
+    averages the processes' values instead of logging the first process's."""
+    code = code_of(stmt).strip()
+    if not (code.startswith("self.log(") and code.endswith(")")) or "sync_dist" in code:
+        return stmt
+    if not any(p.search(code[len("self.log("):]) for p in unsummed):
+        return stmt
+    return statement(code[:-1] + ", sync_dist=True)")
 
 
 def _code(statements: list[cst.BaseStatement]) -> str:
