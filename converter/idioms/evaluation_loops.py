@@ -55,7 +55,8 @@ class EvaluationLoops(Idiom):
     The evaluation keeps its own arithmetic: the script's running sums and divisions, not
     Lightning's batch-size-weighted means, so the numbers it prints stay the same, and the logged
     value is the printed expression itself. It is computed from sums already added over the
-    processes, so every process logs the same number (no ``sync_dist`` averaging needed). The sanity
+    processes, so every process logs the same number; a sum that cannot be added there (it
+    started before the evaluation) is logged with ``sync_dist=True`` (Lightning averages it). The sanity
     check would run validation batches before training and shift the data order.
     """
 
