@@ -152,12 +152,14 @@ class EvaluationLoops(Idiom):
         for stage, hook_names in _STAGES.items():
             if not plan.hook(hook_names[1]):
                 continue
+            end = plan.hook(hook_names[2])
+            ours = len(end)  # the script's own statements come first
             for key, value, origin in _logged(plan, stage, hook_names, monitors if stage == "val" else []):
-                plan.hook(hook_names[2]).append(statement(f'self.log("{key}", {value})'))
+                end.append(statement(f'self.log("{key}", {value})'))
                 if origin is not None:
                     plan.metrics.append(origin)
             if stage == "val":
-                _show_in_progress_bar(plan.hook(hook_names[2]))
+                _show_in_progress_bar(end, ours)
 
     def contribute(self, plan: Plan) -> None:
         facts = plan.facts
@@ -218,10 +220,10 @@ def _logged(plan: Plan, stage: str, hook_names: tuple[str, str, str], forced: li
     return out
 
 
-def _show_in_progress_bar(statements: list[cst.BaseStatement]) -> None:
+def _show_in_progress_bar(statements: list[cst.BaseStatement], first: int) -> None:
     """``prog_bar=True`` on the validation metric a person watches: an accuracy, else a loss
-    (the current one before a best-so-far)."""
-    logs = [(i, _logged_key(s)) for i, s in enumerate(statements)]
+    (the current one before a best-so-far), among the logs from ``statements[first]`` on."""
+    logs = [(i, _logged_key(s)) for i, s in enumerate(statements) if i >= first]
     logs = [(i, key.lower()) for i, key in logs if key is not None]
     for word in ("acc", "loss"):
         for best in (False, True):
