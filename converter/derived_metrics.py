@@ -281,6 +281,10 @@ def derived_origin(facts: "Facts", stage: str, key: str, derived: Derived) -> Lo
     (or the function it calls) is done."""
     if derived.original is None:
         return None
+    if facts.script.module is not facts.script.lines.module and not derived.in_function:
+        # unrolled code (a trainer class's methods inlined): the value lives in the frame of a
+        # method the original calls, which these lines do not name; not reported, not judged
+        return None
     span = phase_span(facts, stage, derived.in_function)
     if span is None:
         return None
