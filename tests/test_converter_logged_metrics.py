@@ -216,3 +216,19 @@ def test_values_of_an_unrolled_trainer_class_are_logged_but_not_reported_for_ver
     result = convert_source(source)
     assert 'self.log("val_acc", correct / n, prog_bar=True)' in result.output
     assert result.metrics == []
+
+
+def test_the_last_batch_value_is_not_logged_next_to_an_epoch_value() -> None:
+    _, result = _convert(TRAIN + """\
+    correct = 0
+    with torch.no_grad():
+        for x, y in val_loader:
+            out = model(x)
+            val_loss = F.cross_entropy(out, y)  # each batch's own: the last one at the end
+            correct += (out.argmax(1) == y).sum().item()
+    print(correct / len(val_loader.dataset))
+""")
+    end = _hook(result.output, "on_validation_epoch_end")
+    assert 'self.log("val_acc", self.correct / len(val_loader.dataset), prog_bar=True)' in end
+    assert "val_loss" not in end
+    assert [m.key for m in result.metrics] == ["val_acc"]

@@ -11,6 +11,7 @@ from ..idiom import Example, Idiom
 from ..derived_metrics import derived_origin, find_after_test, find_derived, locate_original
 from ..logged_metrics import METRIC_WORDS, metric_key, metric_names
 from ..metric_origins import metric_origin
+from ..names import usage_of
 from ..rank_sums import summed_targets
 from ..result import LoggedMetric
 from ..plan import HookSource, Part, Plan, TestCall, TrainerArgument
@@ -40,7 +41,8 @@ class EvaluationLoops(Idiom):
     ``correct / len(loader.dataset)`` as ``val_acc``/``test_acc`` (a test's, printed after the
     loop, too), a mean loss after ``test_loss /= len(...)`` as ``val_loss``/``test_loss``, a
     variable named like a metric (``epoch_acc`` → ``val_epoch_acc``); a raw sum (``correct``)
-    only when nothing is derived from it. The validation accuracy (else loss) goes to the
+    only when nothing is derived from it, and a value each batch sets anew (the last batch's
+    ``loss``) only when nothing else is logged. The validation accuracy (else loss) goes to the
     progress bar. ``model.eval()``/``model.train()`` and ``torch.no_grad()`` go (Lightning
     switches both), and ``Trainer(num_sanity_val_steps=0)``.
 
@@ -198,6 +200,11 @@ def _logged(plan: Plan, stage: str, hook_names: tuple[str, str, str], forced: li
         derived += find_after_test(phase, facts.script, sums)
     shown_raw = set().union(*(d.reads for d in derived)) - {d.variable for d in derived}
     names = [n for n in metric_names(statements, forced) if n in forced or n not in shown_raw]
+    # a value each batch sets anew (``loss = criterion(...)`` in the step) holds the last
+    # batch's at the epoch's end: logged only when there is nothing else
+    last_batch = _set_per_batch(plan, hook_names)
+    if derived or any(n not in last_batch for n in names):
+        names = [n for n in names if n in forced or n not in last_batch]
     out: list[tuple[str, str, LoggedMetric | None]] = []
     taken: set[str] = set()
     for name in names:
@@ -218,6 +225,17 @@ def _logged(plan: Plan, stage: str, hook_names: tuple[str, str, str], forced: li
         locate_original(facts, stage, value)
         out.append((key, value.value, derived_origin(facts, stage, key, value)))
     return out
+
+
+def _set_per_batch(plan: Plan, hook_names: tuple[str, str, str]) -> set[str]:
+    """Names the step assigns without reading them first, and the epoch hooks never assign."""
+    step = plan.hook(hook_names[1])
+    if not step:
+        return set()
+    usage = usage_of(*step)
+    around = [s for name in (hook_names[0], hook_names[2]) for s in plan.hook(name)]
+    assigned_around = usage_of(*around).stores if around else set()
+    return usage.stores - usage.first_load_before_store - assigned_around
 
 
 def _show_in_progress_bar(statements: list[cst.BaseStatement], first: int) -> None:
