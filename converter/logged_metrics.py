@@ -13,9 +13,17 @@ _CONTAINER_CALLS = ("list", "dict", "set", "tuple", "torch.cat", "torch.stack", 
 
 
 def metric_key(stage: str, name: str) -> str:
-    """The logged key for a metric variable: its own name when it already names the stage."""
-    if name.lower().startswith(STAGE_PREFIXES[stage]):
+    """The logged key for a metric variable: its own name when it already names the stage, the
+    stage instead of another stage's word (``test_loss`` of a validation → ``val_loss``), else
+    the name after the stage (``epoch_acc`` → ``val_epoch_acc``)."""
+    name = name.removeprefix("self.")
+    lowered = name.lower()
+    if lowered.startswith(STAGE_PREFIXES[stage]):
         return name
+    for other, prefixes in STAGE_PREFIXES.items():
+        for prefix in prefixes if other != stage else ():
+            if lowered.startswith(prefix + "_") and len(name) > len(prefix) + 1:
+                return f"{stage}_{name[len(prefix) + 1:]}"
     return f"{stage}_{name}"
 
 
@@ -31,6 +39,13 @@ def metric_names(statements: list[cst.BaseStatement], forced: list[str]) -> list
 
     class _Inits(cst.CSTVisitor):
         def visit_Assign(self, node: cst.Assign):
+            targets = [t.target for t in node.targets]
+            if isinstance(node.value, cst.Tuple) and all(isinstance(t, (cst.Tuple, cst.List)) and len(t.elements) == len(node.value.elements) for t in targets):
+                # ``val_loss, correct = 0.0, 0``: one value per name
+                for target in targets:
+                    for element, value in zip(target.elements, node.value.elements):
+                        self.visit_Assign(cst.Assign([cst.AssignTarget(element.value)], value.value))
+                return
             if isinstance(node.value, (cst.List, cst.Dict, cst.ListComp, cst.DictComp, cst.Tuple, cst.Set)) or (
                 isinstance(node.value, cst.Call) and dotted_name(node.value.func) in _CONTAINER_CALLS
             ):

@@ -61,3 +61,23 @@ def metric_origin(facts: "Facts", stage: str, key: str, name: str) -> LoggedMetr
         if name in stores and span is not None:
             return LoggedMetric(key, name, span[0], span[1], called_from)
     return None
+
+
+def phase_span(facts: "Facts", stage: str, in_function: bool) -> tuple[tuple[int, int], tuple[int, int] | None] | None:
+    """((first, last) line, called_from) after which an expression of the ``stage`` evaluation is
+    final: the function the phase calls (``in_function``), else the evaluation with the
+    statements around it (validation: the epoch's statements after training; test: the loop)."""
+    phase = facts.val if stage == "val" else facts.test
+    if phase is None:
+        return None
+    if in_function:
+        if phase.function is None:
+            return None
+        _, span, called_from = _function_place(facts, phase, [*phase.pre, phase.loop, *phase.post])
+    elif stage == "val":
+        mid = list(facts.epoch.mid) if facts.epoch is not None else []
+        post = list(facts.epoch.post) if facts.epoch is not None else []
+        span, called_from = _span(facts, mid + [phase.holder] + post), None
+    else:
+        span, called_from = _span(facts, [phase.holder]), None
+    return (span, called_from) if span is not None else None

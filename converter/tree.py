@@ -142,6 +142,11 @@ class Lines:
     def line(self, node: cst.CSTNode) -> int:
         return self.span(node)[0]
 
+    @property
+    def module(self) -> cst.Module:
+        """The original module (the lines are its lines)."""
+        return self._module
+
 
 _EMPTY_MODULE = cst.Module(body=[])
 
