@@ -163,6 +163,11 @@ def _epoch(script: Script, epoch_loop: cst.CSTNode, holder: cst.BaseStatement, s
     var, start, max_epochs = epoch_range(script, epoch_loop)
     if epoch_loop.orelse is not None:
         raise Unsupported(line(epoch_loop), "the epoch loop has an `else:` clause")
+    reassigned = _assignment_to(script, epoch_loop, var)
+    if reassigned is not None:
+        raise Unsupported(
+            reassigned, f"the epoch loop variable `{var}` is assigned inside the loop; Lightning's epoch counter cannot stand for it"
+        )
     statements = body_of(epoch_loop)
     if holder not in statements:
         raise Unsupported(line(holder), "the training loop is nested inside another block of the epoch loop; only a loop directly in the epoch loop is supported")
@@ -227,3 +232,45 @@ def _function_phase(script: Script, function: cst.FunctionDef, loop: cst.For, ca
         bindings=bind_arguments(script, function, call), result_target=target, result_in_expression=in_expression,
         return_value=return_value,
     )
+
+
+def _assignment_to(script: Script, loop: cst.For, name: str) -> int | None:
+    """The line where ``loop``'s body binds ``name`` again (assignment, augmented assignment, a
+    nested loop's or ``with``'s target, ``:=``, ``del``), None when it does not. Nested functions,
+    classes and comprehensions have their own scope and are not looked into."""
+    found: list[cst.Name] = []
+
+    class _Names(cst.CSTVisitor):
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def visit_ClassDef(self, node) -> bool:
+            return False
+
+        def visit_Lambda(self, node) -> bool:
+            return False
+
+        def visit_CompFor(self, node) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+    for stmt in body_of(loop):
+        stmt.visit(_Names())
+    for node in found:
+        previous: cst.CSTNode = node
+        for ancestor in script.parents.ancestors(node):
+            if isinstance(ancestor, (cst.Attribute, cst.Subscript, cst.Call, cst.BaseStatement)) and not isinstance(
+                ancestor, (cst.For, cst.With)
+            ):
+                break
+            if isinstance(ancestor, (cst.AssignTarget, cst.Del)) or (
+                isinstance(ancestor, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)) and previous is ancestor.target
+            ) or (isinstance(ancestor, cst.AsName) and previous is ancestor.name):
+                return script.line(node)
+            if isinstance(ancestor, (cst.For, cst.With)):
+                break
+            previous = ancestor
+    return None

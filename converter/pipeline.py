@@ -57,6 +57,9 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         return ConversionResult(Status.ALREADY_LIGHTNING, source, explanation=ALREADY_LIGHTNING)
     if not find_backward_calls(module):
         return ConversionResult(Status.NO_TRAINING_LOOP, source, explanation=NO_BACKWARD)
+    rejected = _python_rejects(source)
+    if rejected is not None:
+        return rejected
     try:
         idioms = new_idioms()
         script = Script.read(module, imports)
@@ -90,6 +93,20 @@ def _convert_module(module, source: str, options: ConvertOptions) -> ConversionR
         explanation=explanation,
         metrics=list(plan.metrics),
     )
+
+
+def _python_rejects(source: str) -> ConversionResult | None:
+    """A script that parses but that Python itself would not run (``import *`` in a function,
+    ``break`` outside a loop, a duplicate parameter): bad input, reported as a syntax error."""
+    try:
+        compile(source, "<script>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return ConversionResult(
+            Status.UNPARSEABLE, source, reasons=[Reason(exc.lineno or 0, f"syntax error: {exc.msg} (Python rejects the script itself)")]
+        )
+    except ValueError as exc:  # e.g. a null byte
+        return ConversionResult(Status.UNPARSEABLE, source, reasons=[Reason(0, f"Python rejects the script: {exc}")])
+    return None
 
 
 def _does_not_compile(output: str, source: str) -> ConversionResult | None:

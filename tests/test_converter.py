@@ -290,6 +290,10 @@ def test_function_style_train_and_test_are_inlined() -> None:
             "distributed",
         ),
         (
+            CANONICAL.replace("for x, t in loader:", "for x, epoch in loader:").replace("model(x), t)", "model(x), epoch)"),
+            "the epoch loop variable `epoch` is assigned inside the loop",
+        ),
+        (
             "model = nn.Linear(4, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
             "def train_step(x, t):\n    optimizer.zero_grad()\n    loss = F.cross_entropy(model(x), t)\n"
             "    loss.backward()\n    optimizer.step()\n    return loss.item()\n\n"
@@ -306,6 +310,9 @@ def test_refusals_name_the_line_and_the_reason(body: str, reason: str) -> None:
     assert result.reasons[0].line >= len(HEADER.splitlines()) or result.reasons[0].line == 0
 
 
+CANONICAL_SOURCE_WITH_STAR_IMPORT = "def helper():\n    from os import *\n\nloss.backward()\n"
+
+
 def test_statuses_for_non_training_inputs() -> None:
     assert convert_source("").status is Status.NO_TRAINING_LOOP
     assert convert_source("import os\nprint(os.getcwd())\n").status is Status.NO_TRAINING_LOOP
@@ -313,6 +320,10 @@ def test_statuses_for_non_training_inputs() -> None:
     assert convert_source("import lightning as L\n").status is Status.ALREADY_LIGHTNING
     bad = convert_source("def f(:\n    pass\n")
     assert bad.status is Status.UNPARSEABLE and bad.reasons[0].line == 1
+    # parses, but Python itself rejects it: bad input (a syntax error), not a conversion to attempt
+    rejected = convert_source(CANONICAL_SOURCE_WITH_STAR_IMPORT)
+    assert rejected.status is Status.UNPARSEABLE and rejected.reasons[0].line == 2
+    assert "import * only allowed at module level" in rejected.reasons[0].message
     py2 = convert_source('print "hello"\n')
     assert py2.status is Status.UNPARSEABLE and "Python 2" in py2.reasons[0].message
 
