@@ -296,7 +296,7 @@ def _class_docstring(plan: Plan) -> list[str]:
     """The class docstring: where it comes from, and what ``load_from_checkpoint`` needs."""
     lifted = plan.lifted
     built = plan.built_model
-    where = f"``{lifted.function}()``" if lifted is not None else "this script"
+    where = (lifted.where or f"``{lifted.function}()``") if lifted is not None else "this script"
     cls = plan.class_name
     if built is not None and not built.ignored:
         text = (

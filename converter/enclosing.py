@@ -13,6 +13,10 @@ goes to module level, above the function, and:
 
 The module is still constructed where the loop was, so nothing the script runs moves (the
 random-number stream is unchanged).
+
+A loop in the script's ``if __name__ == "__main__":`` block is the same case without closures:
+the class goes above the block, at module level; what the hooks read or assign there are module
+globals, so nothing is renamed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Lifted:
 
     before: cst.BaseStatement  #: the module-level statement the class is written above
     function: str  #: the enclosing function's name, for the docstring
+    where: str = ""  #: the docstring's name for what the class left (default ``function()``)
     arguments: dict[str, str] = field(default_factory=dict)  #: script name -> attribute (read-only values)
     state: dict[str, str] = field(default_factory=dict)  #: script name -> attribute (assigned by hooks)
     state_initial: set[str] = field(default_factory=set)  #: state names the function binds before the loop
@@ -48,6 +53,9 @@ def lift_class(plan: Plan) -> None:
     facts = plan.facts
     scope = facts.scope
     if not isinstance(scope, cst.FunctionDef):
+        guard = main_guard(facts)
+        if guard is not None:
+            _lift_from_guard(plan, guard)
         return
     parents = facts.script.parents
     top = scope
@@ -85,6 +93,26 @@ def lift_class(plan: Plan) -> None:
     plan.bindings_needed = [name for name in plan.bindings_needed if name not in lifted.state]
 
     # what the hooks read from the function: constructor arguments
+    read = _hook_reads(plan)
+    for name in sorted((read & bound) - set(facts.model_names) - set(lifted.state)):
+        lifted.arguments[name] = fresh_name(name if name not in taken else f"{name}_", taken)
+
+    _rename_to_self(plan, lifted)
+
+
+def _rename_to_self(plan: Plan, lifted: Lifted) -> None:
+    mapping = {**lifted.arguments, **lifted.state}
+    if mapping:
+        renamer = RenameToSelf(mapping)
+        for hook in plan.hooks.values():
+            hook.statements = apply(renamer, hook.statements)
+        plan.optimizer_setup = apply(renamer, plan.optimizer_setup)
+    plan.lifted = lifted
+
+
+def _hook_reads(plan: Plan) -> set[str]:
+    """The names the hooks (and ``configure_optimizers``) read and do not bind themselves."""
+    facts = plan.facts
     read = set()
     for hook in plan.hooks.values():
         if hook.statements:
@@ -96,16 +124,38 @@ def lift_class(plan: Plan) -> None:
         read |= usage.loads - usage.stores
     else:
         read |= {opt.name for opt in facts.optimizers} | {config.fact.name for config in plan.schedulers}
-    for name in sorted((read & bound) - set(facts.model_names) - set(lifted.state)):
-        lifted.arguments[name] = fresh_name(name if name not in taken else f"{name}_", taken)
+    return read
 
-    mapping = {**lifted.arguments, **lifted.state}
-    if mapping:
-        renamer = RenameToSelf(mapping)
-        for hook in plan.hooks.values():
-            hook.statements = apply(renamer, hook.statements)
-        plan.optimizer_setup = apply(renamer, plan.optimizer_setup)
-    plan.lifted = lifted
+
+def main_guard(facts) -> cst.If | None:
+    """The module's ``if __name__ == "__main__":`` statement holding the loop, if it does."""
+    top = facts.region
+    for ancestor in facts.script.parents.ancestors(facts.region):
+        if isinstance(ancestor, cst.BaseStatement):
+            top = ancestor
+    if top is facts.region or not isinstance(top, cst.If) or top.orelse is not None:
+        return None
+    test = top.test
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(test.comparisons[0].operator, cst.Equal)):
+        return None
+    sides = {_literal(test.left), _literal(test.comparisons[0].comparator)}
+    return top if sides == {"__name__", "'__main__'"} else None
+
+
+def _literal(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.SimpleString):
+        return "'" + node.evaluated_value + "'" if isinstance(node.evaluated_value, str) else ""
+    return ""
+
+
+def _lift_from_guard(plan: Plan, guard: cst.If) -> None:
+    """The loop runs in the script's ``if __name__ == "__main__":`` block: the class goes above
+    the block, at module level, so it is defined once, importable and pickled by reference. The
+    names its hooks read or assign there are module globals, so they stay as they are (the
+    module is still constructed where the loop was: nothing the script runs moves)."""
+    plan.lifted = Lifted(before=guard, function="", where="this script")
 
 
 def _globals_of(function: cst.FunctionDef) -> set[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from .enclosing import main_guard
 from .names import NameUsage, usage_of
 from .plan import Plan
 from .transforms import expr, self_attribute, substitute_names
@@ -28,7 +29,11 @@ def move_optimizer_setup(plan: Plan) -> None:
     """Fill ``plan.optimizer_setup`` (and remove the statements where they were) when allowed."""
     facts = plan.facts
     scope = facts.scope
-    body = list(scope.body.body) if isinstance(scope, cst.FunctionDef) else list(facts.script.module.body)
+    guard = main_guard(facts) if not isinstance(scope, cst.FunctionDef) else None
+    if isinstance(scope, cst.FunctionDef):
+        body = list(scope.body.body)
+    else:  # the module, or its ``if __name__ == "__main__":`` block when the loop is there
+        body = list(guard.body.body) if guard is not None else list(facts.script.module.body)
     assigns = [opt.assign for opt in facts.optimizers] + [config.fact.assign for config in plan.schedulers]
     names = [opt.name for opt in facts.optimizers] + [config.fact.name for config in plan.schedulers]
     if not assigns or any(a is None or not _plain_assign(a) for a in assigns) or len(set(names)) != len(names):
