@@ -163,7 +163,7 @@ def _epoch(script: Script, epoch_loop: cst.CSTNode, holder: cst.BaseStatement, s
     var, start, max_epochs = epoch_range(script, epoch_loop)
     if epoch_loop.orelse is not None:
         raise Unsupported(line(epoch_loop), "the epoch loop has an `else:` clause")
-    reassigned = _assignment_to(script, epoch_loop, var)
+    reassigned = rebinding_line(script, epoch_loop, var)
     if reassigned is not None:
         raise Unsupported(
             reassigned, f"the epoch loop variable `{var}` is assigned inside the loop; Lightning's epoch counter cannot stand for it"
@@ -234,7 +234,7 @@ def _function_phase(script: Script, function: cst.FunctionDef, loop: cst.For, ca
     )
 
 
-def _assignment_to(script: Script, loop: cst.For, name: str) -> int | None:
+def rebinding_line(script: Script, loop: cst.For, name: str) -> int | None:
     """The line where ``loop``'s body binds ``name`` again (assignment, augmented assignment, a
     nested loop's or ``with``'s target, ``:=``, ``del``), None when it does not. Nested functions,
     classes and comprehensions have their own scope and are not looked into."""

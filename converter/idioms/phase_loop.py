@@ -10,7 +10,7 @@ import libcst as cst
 from ...api_knowledge import GRAD_MODE_SWITCH
 from ..facts import Layout, Phase
 from ..idiom import Example, Idiom
-from ..layout import Shape
+from ..layout import Shape, rebinding_line
 from ..script import Script, Unsupported
 from ..transforms import substitute_names
 from ..tree import body_of, child_of, contains, innermost_loop
@@ -56,7 +56,8 @@ class PhaseLoop(Idiom):
 
     A phase loop whose batch loop is nested in another block, that is not directly in an epoch
     loop, that runs other than one training phase followed by one evaluation phase (a training
-    phase is one whose ``backward()`` runs), or that leaves itself with ``break``/``continue``.
+    phase is one whose ``backward()`` runs), that leaves itself with ``break``/``continue``, or
+    whose body assigns the phase variable again (its phases could not be told apart).
 
     ## Why
 
@@ -91,6 +92,20 @@ class PhaseLoop(Idiom):
             ),
             absent=("set_grad_enabled", "phase"),
         ),
+        Example(
+            """
+            loaders = {"train": loader, "val": val_loader}
+            for epoch in range(2):
+                for phase in ["train", "val"]:
+                    for inputs, labels in loaders[phase]:
+                        optimizer.zero_grad()
+                        phase = F.cross_entropy(model(inputs), labels)
+                        if phase == "train":
+                            phase.backward()
+                            optimizer.step()
+            """,
+            refused="the phase loop variable `phase` is assigned inside the phase loop",
+        ),
     )
     order = 25
 
@@ -108,6 +123,9 @@ class PhaseLoop(Idiom):
             raise Unsupported(line, f"the `for {var} in ...` phase loop is not directly in a `for epoch in range(...)` loop")
         if phase_loop.orelse is not None or _leaves_itself(phase_loop, batch_loop):
             raise Unsupported(line, f"the `for {var} in ...` phase loop has an `else:` clause or a `break`/`continue` of its own")
+        rebound = rebinding_line(script, phase_loop, var)
+        if rebound is not None:
+            raise Unsupported(rebound, f"the phase loop variable `{var}` is assigned inside the phase loop; its phases cannot be told apart")
         values = [v for v, _ in names]
         backward = _backward_calls(batch_loop)
         training = [v for v in values if any(_runs_under(script, call, batch_loop, var, v) for call in backward)]
