@@ -320,10 +320,17 @@ def _class_docstring(plan: Plan) -> list[str]:
             + (f" (the model is passed in: {plan.model_kept})." if plan.model_kept else ".")
         )
     indent = plan.facts.script.module.default_indent
+    scaling = []
+    if plan.mode is Mode.MANUAL and len(plan.facts.optimizers) > 1:
+        scaling = ["", *wrap_text(indent, (
+            "Each optimizer's step leaves the other optimizers' parameters without gradients, which DDP "
+            'refuses by default: on several devices use ``strategy="ddp_find_unused_parameters_true"``.'
+        ), plan.line_length)]
     return [
         f'"""LightningModule made by pl-convert from the training loop of {where}.',
         "",
         *wrap_text(indent, text, plan.line_length),
+        *scaling,
         '"""',
     ]
 

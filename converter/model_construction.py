@@ -16,7 +16,8 @@ optimizer, evaluation, ``torch.save(model.state_dict())``) sees the same object.
 
 A value is a hyperparameter when it is a literal, a name only ever bound to a constant
 expression (module level or in the function: ``hidden = 128``, ``world_size =
-int(os.environ["WORLD_SIZE"])``), a parameter annotated ``int``/``float``/``str``/``bool``, or an
+int(os.environ["WORLD_SIZE"])``, ``ntokens = len(corpus.dictionary)``: ``int``, ``float``,
+``str``, ``bool``, ``len`` and ``round`` give a plain value whatever they read), a parameter annotated ``int``/``float``/``str``/``bool``, or an
 attribute of the argparse namespace (``args.lr`` of ``args = parser.parse_args()``) or of a
 ``@dataclass`` config. The namespace and a config themselves are not recorded (``torch.load``'s
 weights-only loading, which ``load_from_checkpoint`` uses, rejects them), nor are the other objects
@@ -26,7 +27,7 @@ the class docstring names them.
 Edits right after the build (``model.conv1 = nn.Conv2d(1, 64, 7)``, only removed device moves
 between) run in ``__init__`` after it, in the same order. Nothing changes (and the docstring says
 what ``load_from_checkpoint`` needs) when the model is bound more than once (``model =
-nn.DataParallel(model)`` kept), edited later on, built from a runtime object (another module, a dataset's size),
+nn.DataParallel(model)`` kept), edited later on, built from a runtime object (another module, a dataset),
 by a callee not defined or imported at module level, or when an object the hooks read is
 bound only after the model.
 """
@@ -44,7 +45,7 @@ from .transforms import substitute_names
 from .tree import code_of
 
 #: builtins whose result is a plain value whatever their argument
-_VALUE_BUILTINS = {"int", "float", "str", "bool"}
+_VALUE_BUILTINS = {"int", "float", "str", "bool", "len", "round"}
 _VALUE_ANNOTATIONS = {"int", "float", "str", "bool"}
 #: kinds of a name's value
 VALUE, NAMESPACE, CONFIG = "value", "namespace", "config"

@@ -100,6 +100,59 @@ def test_checkpointing_off_and_unrecorded_arguments_are_skipped_and_an_unpicklab
     assert "Lit.__init__ needs lr, which save_hyperparameters() did not record" in found["load_from_checkpoint"][1]
 
 
+PASSED_IN = '''
+class Lit(pl.LightningModule):
+    """A module that takes its model.
+
+    ``Lit.load_from_checkpoint(path, {documented})`` needs it again.
+    """
+
+    def __init__(self, layer, lr=0.1):
+        super().__init__()
+        self.save_hyperparameters(ignore=["layer"])
+        self.net = layer
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+'''
+
+
+@pytest.mark.slow
+def test_arguments_the_docstring_names_are_passed_a_model_with_its_weights_zeroed(tmp_path: Path) -> None:
+    body = HEADER + PASSED_IN + FIT.format(checkpointing=True, make="Lit(torch.nn.Linear(4, 1))")
+    found = checks(run(tmp_path, body.replace("{documented}", "layer=...")))
+    assert found["load_from_checkpoint"][0] == "passed", found
+    assert "Lit.load_from_checkpoint(last checkpoint, layer=<a copy, weights zeroed>)" in found["load_from_checkpoint"][1]
+    # a docstring that names other arguments than the constructor needs is wrong: a failure
+    found = checks(run(tmp_path, body.replace("{documented}", "model=..., criterion=...")))
+    assert found["load_from_checkpoint"][0] == "failed", found
+    assert "names load_from_checkpoint(path, model=..., criterion=...) but __init__ needs layer" in found["load_from_checkpoint"][1]
+
+
+def test_a_passed_model_is_a_zeroed_copy_and_other_objects_are_the_runs_own() -> None:
+    import torch
+
+    from pl_convert.verify.module_checks import _arguments_for
+
+    class Holder(torch.nn.Module):
+        def __init__(self, model, args) -> None:
+            super().__init__()
+            self.model_ = model
+            self.args = args
+
+    trained = Holder(torch.nn.Linear(3, 2), {"lr": 0.1})
+    torch.nn.init.constant_(trained.model_.weight, 0.5)
+    arguments, described = _arguments_for(trained, ["model", "args"])
+    assert described == ["model=<a copy, weights zeroed>", "args=<the run's dict>"]
+    assert arguments["model"] is not trained.model_ and float(arguments["model"].weight.detach().abs().sum()) == 0.0
+    assert float(trained.model_.weight.detach().sum()) == 3.0  # the trained module is untouched
+    assert arguments["args"] is trained.args
+
+
 @pytest.mark.slow
 def test_no_module_checks(tmp_path: Path) -> None:
     assert run(tmp_path, script(), "--no-module-checks").module_checks == []

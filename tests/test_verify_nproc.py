@@ -213,3 +213,22 @@ def test_our_sitecustomize_still_runs_the_environments_own(tmp_path: Path) -> No
     env.pop("PL_CONVERT_VERIFY_RANK_DIR", None)
     subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)
     assert marker.read_text() == "yes"
+
+
+def test_a_module_optimized_by_hand_gets_find_unused_parameters_under_ddp() -> None:
+    from types import SimpleNamespace
+
+    from pl_convert.verify.ddp_run import allow_unused_parameters
+
+    def trainer(**ddp_kwargs):
+        return SimpleNamespace(strategy=SimpleNamespace(_ddp_kwargs=dict(ddp_kwargs)))
+
+    manual, automatic = SimpleNamespace(automatic_optimization=False), SimpleNamespace(automatic_optimization=True)
+    ddp = trainer()
+    assert allow_unused_parameters(ddp, manual) and ddp.strategy._ddp_kwargs == {"find_unused_parameters": True}
+    ddp = trainer()
+    assert not allow_unused_parameters(ddp, automatic) and ddp.strategy._ddp_kwargs == {}
+    chosen = trainer(find_unused_parameters=False)  # the script's own choice stays
+    assert not allow_unused_parameters(chosen, manual) and chosen.strategy._ddp_kwargs == {"find_unused_parameters": False}
+    single = SimpleNamespace(strategy=SimpleNamespace())  # not DDP: nothing to set
+    assert not allow_unused_parameters(single, manual)

@@ -21,6 +21,22 @@ def trainer_overrides(devices: int) -> dict:
     return {"accelerator": "cpu", "devices": devices, "strategy": "ddp"}
 
 
+def allow_unused_parameters(trainer, module) -> bool:
+    """Give DDP ``find_unused_parameters=True`` for a module that steps its optimizers by hand.
+
+    Under manual optimization each optimizer's backward/step may leave parameters without a
+    gradient (a GAN's discriminator step never touches the generator), which DDP refuses unless
+    told to look for them; Lightning's own error asks for
+    ``strategy="ddp_find_unused_parameters_true"``, and pl-convert's docstring of such a module says
+    so. Applied before ``fit`` when the strategy is DDP and the script did not set it; True when set.
+    """
+    kwargs = getattr(getattr(trainer, "strategy", None), "_ddp_kwargs", None)
+    if kwargs is None or getattr(module, "automatic_optimization", True) or "find_unused_parameters" in kwargs:
+        return False
+    kwargs["find_unused_parameters"] = True
+    return True
+
+
 def judge_ddp_run(original: RunRecord, ranks: dict[int, RunRecord], devices: int) -> Comparison:
     """Every rank present, trained, finite; the difference from one process as a note."""
     reasons: list[str] = []

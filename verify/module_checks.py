@@ -7,7 +7,11 @@ module from its last checkpoint. The runner calls :func:`run_module_checks` in t
 called ``Trainer.fit`` (rank 0), after the script ended. Each check is ``passed``, ``failed``
 (with the error or the digests) or ``skipped`` with the reason it cannot apply (the class is
 defined inside a function, checkpointing is disabled, constructor arguments that
-``save_hyperparameters`` did not record): a check never passes silently.
+``save_hyperparameters`` did not record and the class docstring does not name): a check never
+passes silently. Where the docstring names them (pl-convert writes
+``LitX.load_from_checkpoint(path, model=..., criterion=...)`` when the model is passed in, as
+Lightning's docs do for ``nn.Module`` arguments), the check passes exactly those, a model as a copy
+with its weights zeroed, so the digest proves the checkpoint restored them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import pickle
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -117,9 +122,14 @@ def check_load_from_checkpoint(fit: FitCapture) -> ModuleCheck:
         return ModuleCheck(CHECKPOINT, "skipped", f"{cls.__name__} is defined inside {where}: another script "
                                                   "cannot import it to call load_from_checkpoint")
     missing = _missing_constructor_args(fit.module)
-    if missing:
+    documented = documented_arguments(cls)
+    if missing and documented is None:
         return ModuleCheck(CHECKPOINT, "skipped", f"{cls.__name__}.__init__ needs {', '.join(missing)}, which "
                                                   "save_hyperparameters() did not record (not recoverable from the checkpoint)")
+    if missing and sorted(documented) != sorted(missing):
+        return ModuleCheck(CHECKPOINT, "failed", f"{cls.__name__}'s docstring names load_from_checkpoint(path, "
+                                                 f"{', '.join(f'{n}=...' for n in documented)}) but __init__ needs "
+                                                 f"{', '.join(missing)}, which save_hyperparameters() did not record")
     import torch
 
     try:
@@ -130,14 +140,67 @@ def check_load_from_checkpoint(fit: FitCapture) -> ModuleCheck:
         return ModuleCheck(CHECKPOINT, "skipped", f"the last checkpoint is from step {step}, training ended at "
                                                   f"step {fit.global_step}")
     try:
-        loaded = cls.load_from_checkpoint(path, map_location="cpu")
+        arguments, described = _arguments_for(fit.module, missing)
+        loaded = cls.load_from_checkpoint(path, map_location="cpu", **arguments)
     except Exception as exc:
         return ModuleCheck(CHECKPOINT, "failed", f"{cls.__name__}.load_from_checkpoint: {type(exc).__name__}: {exc}")
     digest = state_digest(loaded)
     if digest != fit.digest:
         return ModuleCheck(CHECKPOINT, "failed", f"parameter digest {digest[:12]} loaded, {fit.digest[:12]} trained")
-    return ModuleCheck(CHECKPOINT, "passed", f"{cls.__name__}.load_from_checkpoint(last checkpoint), "
+    call = ", ".join(["last checkpoint", *described])
+    return ModuleCheck(CHECKPOINT, "passed", f"{cls.__name__}.load_from_checkpoint({call}), "
                                              f"parameter digest {digest[:12]}")
+
+
+#: ``load_from_checkpoint(path, a=..., b=...)`` in a class docstring: the arguments it says it needs
+_DOCUMENTED_CALL = re.compile(r"load_from_checkpoint\(\s*path\s*,\s*((?:\w+=\.\.\.\s*,?\s*)+)\)")
+
+
+def documented_arguments(cls: type) -> list[str] | None:
+    """The keywords the class docstring says ``load_from_checkpoint`` needs (pl-convert writes
+    ``LitX.load_from_checkpoint(path, model=..., criterion=...)`` there), or None if it names none."""
+    match = _DOCUMENTED_CALL.search(" ".join((cls.__doc__ or "").split()))
+    if match is None:
+        return None
+    return [item.split("=")[0].strip() for item in match.group(1).split(",") if item.strip()]
+
+
+def _stored_attribute(cls: type, name: str) -> str:
+    """The attribute ``__init__`` stores argument ``name`` in (``self.<attribute> = name``)."""
+    try:
+        source = inspect.getsource(cls.__init__)
+    except (OSError, TypeError):
+        return name
+    match = re.search(rf"^\s*self\.(\w+)\s*=\s*{re.escape(name)}\s*$", source, re.MULTILINE)
+    return match.group(1) if match else name
+
+
+def _arguments_for(module, names: list[str]) -> tuple[dict, list[str]]:
+    """What a user passes for each documented argument, taken from the trained module: a module
+    (``model=``) as a copy whose parameters and buffers are zeroed, so only the checkpoint can give
+    the trained weights back; any other object (a criterion without weights, a loader, ``args``)
+    as the run's own object. Also how each is described in the check's detail."""
+    import copy
+
+    import torch
+
+    arguments, described = {}, []
+    for name in names:
+        attribute = _stored_attribute(type(module), name)
+        if not hasattr(module, attribute):
+            raise AttributeError(f"the trained module keeps no {attribute!r} to pass as {name}=")
+        value = getattr(module, attribute)
+        if isinstance(value, torch.nn.Module) and any(True for _ in value.state_dict()):
+            value = copy.deepcopy(value)
+            with torch.no_grad():
+                for tensor in value.state_dict().values():
+                    if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
+                        tensor.zero_()
+            described.append(f"{name}=<a copy, weights zeroed>")
+        else:
+            described.append(f"{name}=<the run's {type(value).__name__}>")
+        arguments[name] = value
+    return arguments, described
 
 
 def run_module_checks(fit: FitCapture | None) -> list[dict]:

@@ -9,7 +9,9 @@ than the few batches trained, so :func:`check_scripts` starts one ``torchrun --n
 group for all of them: each rank joins the process group once (gloo), then runs every script in
 turn as ``__main__`` (its own argv, a fresh module), every ``pl.Trainer`` overridden to a short fit
 (``devices=2``, ``strategy="ddp"``, four batches, one epoch, a checkpoint at the end, its own
-``default_root_dir``); Lightning finds the process group already there and uses it. After each
+``default_root_dir``; a module optimized by hand gets ``find_unused_parameters=True``, as its
+docstring asks: :func:`.ddp_run.allow_unused_parameters`); Lightning finds the process group
+already there and uses it. After each
 script, rank 0 runs the module checks; each rank writes ``<out>/rank<R>.json``: per script, the
 error (if any), the losses its backward calls saw, and the checks.
 """
@@ -84,6 +86,7 @@ class _Capture:
 def _install(capture: _Capture) -> None:
     import pytorch_lightning as pl
 
+    from .ddp_run import allow_unused_parameters
     from .module_checks import FitCapture, state_digest
 
     init, fit, backward = pl.Trainer.__init__, pl.Trainer.fit, pl.LightningModule.backward
@@ -94,8 +97,9 @@ def _install(capture: _Capture) -> None:
         return init(trainer, *args, **kwargs)
 
     def captured_fit(trainer, *args, **kwargs):
-        result = fit(trainer, *args, **kwargs)
         module = args[0] if args else kwargs.get("model")
+        allow_unused_parameters(trainer, module)
+        result = fit(trainer, *args, **kwargs)
         capture.fit = FitCapture(module, trainer, state_digest(module), int(trainer.global_step))
         return result
 

@@ -353,19 +353,23 @@ otherwise the script's own setting is used and the result says so.
 * **The trained module** (every run that called `Trainer.fit`, unless `--no-module-checks`): in
   the process that fit it, after the script ended, the LightningModule must survive a `pickle`
   round trip with the same parameter digest, and `LitX.load_from_checkpoint(last checkpoint)`
-  with no other argument must rebuild it with the digest it had when `fit` returned. A check
-  that cannot apply is reported as `skipped: <reason>`, never as a pass: the class is defined
-  inside a function (not importable), checkpointing is disabled, a constructor argument that
-  `save_hyperparameters()` did not record, a last checkpoint older than the end of training. A
-  failed check is a difference (exit 1). `tests/test_verify_module_contract.py` puts every
-  fixture's conversion through both checks and a short two-process DDP fit, all in one torchrun
-  group (`pl_convert.verify.module_contract`, about 40 s); what fails today is marked there with
-  the measured reason.
+  must rebuild it with the digest it had when `fit` returned: with no other argument, or, where
+  the class docstring names the objects that are passed in (`load_from_checkpoint(path,
+  model=..., ...)`, as Lightning's docs do for `nn.Module` arguments), with exactly those, a model
+  as a copy with its weights zeroed so that only the checkpoint can restore them. A check that
+  cannot apply is reported as `skipped: <reason>`, never as a pass: the class is defined inside a
+  function (not importable), checkpointing is disabled, a constructor argument that
+  `save_hyperparameters()` did not record and the docstring does not name, a last checkpoint
+  older than the end of training. A failed check is a difference (exit 1).
+  `tests/test_verify_module_contract.py` puts every fixture's conversion through both checks and
+  a short two-process DDP fit, all in one torchrun group (`pl_convert.verify.module_contract`,
+  about 40 s): every fixture passes.
 * **`--devices N`**: the conversion alone runs under `strategy="ddp"` on N CPU processes (every
-  `pl.Trainer(...)` in every rank gets `accelerator="cpu"`, `devices=N`, `strategy="ddp"`); it
-  passes when every rank runs to the end with finite losses. Its numbers differ from the
-  one-process original, as expected (each rank trains on 1/N of the batches, the gradients are
-  averaged); the result says from which step and by how much.
+  `pl.Trainer(...)` in every rank gets `accelerator="cpu"`, `devices=N`, `strategy="ddp"`, and
+  a module optimized by hand `find_unused_parameters=True`, as its docstring asks); it passes
+  when every rank runs to the end with finite losses. Its numbers differ from the one-process
+  original, as expected (each rank trains on 1/N of the batches, the gradients are averaged);
+  the result says from which step and by how much.
 
 Differences are reported, not hidden: the first differing step, the first differing printed
 line and logged value, max |Δ| (absolute and relative), digests, optimizer steps, devices, in

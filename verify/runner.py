@@ -259,6 +259,10 @@ class Recorder:
                 call = {"call": _name, "returned": None}
                 recorder.record.trainer_calls.append(call)
                 try:
+                    if _name == "fit" and overrides:  # --devices N: what the module's docstring asks DDP for
+                        from .ddp_run import allow_unused_parameters
+
+                        allow_unused_parameters(trainer, args[0] if args else kwargs.get("model"))
                     returned = _method(trainer, *args, **kwargs)
                     call["returned"] = _returned_metrics(returned)
                     if _name == "fit":

@@ -14,7 +14,8 @@ class Hyperparameters(Idiom):
     ## Becomes
 
     The LightningModule's ``__init__`` takes the values the model is built from (named after
-    the script's names: ``args.dropout`` → ``dropout``), calls ``self.save_hyperparameters()``
+    the script's names: ``args.dropout`` → ``dropout``; a size the script measured,
+    ``num_classes = len(train_set.classes)``, is a value too), calls ``self.save_hyperparameters()``
     and builds ``self.model = Net(hidden, dropout)`` itself. The script's ``model = Net(hidden,
     args.dropout).to(device)`` becomes ``lit_model = LitNet(hidden, dropout=args.dropout)`` and
     ``model = lit_model.model`` at the same place, and the later ``lit_model = LitNet(model)``
@@ -28,7 +29,7 @@ class Hyperparameters(Idiom):
 
     Never. The model stays a constructor argument (the docstring says
     ``load_from_checkpoint(path, model=...)`` and why) when it is built from a runtime object
-    (another module, ``len(dataset)``), bound again (``model = nn.DataParallel(model)`` kept),
+    (another module, a dataset), bound again (``model = nn.DataParallel(model)`` kept),
     changed later on (``model.fc = nn.Linear(...)`` after other statements), built by a callee that is not
     defined or imported at module level, built outside the function that trains it, when the
     script trains two models, or when an object the hooks read is bound only after the model.
@@ -71,8 +72,8 @@ class Hyperparameters(Idiom):
         ),
         Example(
             """
-            width = len(loader.dataset) // 16
-            net = nn.Sequential(nn.Linear(4, width), nn.Linear(width, 2))
+            encoder = nn.Linear(4, 8)
+            net = nn.Sequential(encoder, nn.Linear(8, 2))
             sgd = torch.optim.SGD(net.parameters(), lr=0.1)
             for epoch in range(2):
                 for x, y in loader:
@@ -81,8 +82,27 @@ class Hyperparameters(Idiom):
                     loss.backward()
                     sgd.step()
             """,
-            after=("lit_net = LitSequential(net)", "load_from_checkpoint(path, net=...)", "``width``, which is not a"),
+            after=("lit_net = LitSequential(net)", "load_from_checkpoint(path, net=...)", "``encoder``, which is not a"),
             absent=("save_hyperparameters",),
+        ),
+        Example(
+            """
+            num_classes = len(loader.dataset.classes)
+            net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, num_classes))
+            sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+            for epoch in range(2):
+                for x, y in loader:
+                    sgd.zero_grad()
+                    loss = F.cross_entropy(net(x), y)
+                    loss.backward()
+                    sgd.step()
+            """,
+            after=(
+                "def __init__(self, num_classes):",
+                "self.save_hyperparameters()",
+                "lit_net = LitSequential(num_classes)",
+            ),
+            absent=("LitSequential(net)",),
         ),
     )
 
