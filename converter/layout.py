@@ -44,6 +44,8 @@ def find_layout(script: Script, idioms: Sequence["Idiom"]) -> Layout:
     """The layout of a script that has at least one ``.backward()`` call."""
     parents, line = script.parents, script.line
     all_backward = find_backward_calls(script.module)
+    if not all_backward:  # an unrolling left none: they were in code the script never runs
+        raise Unsupported(0, "no backward() call is left in code the script runs; there is no training loop to convert")
     backward_calls = [c for c in all_backward if not parents.in_class(c)]
     if not backward_calls:
         raise Unsupported(
