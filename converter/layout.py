@@ -19,7 +19,7 @@ from .facts import EpochLoop, Layout, Phase, StepFunction
 from .functions import bind_arguments, check_no_inner_return, loop_calling, single_call_site
 from .loops import describe_phase, epoch_range, evaluation_phase, find_backward_calls, with_progress_bar
 from .script import Script, Unsupported
-from .tree import assigned_call, body_of, child_of, expr_call, final_return, innermost_loop, is_docstring
+from .tree import assigned_call, body_of, child_of, code_of, expr_call, final_return, innermost_loop, is_docstring
 
 if TYPE_CHECKING:
     from .idioms import Idiom
@@ -44,6 +44,8 @@ def find_layout(script: Script, idioms: Sequence["Idiom"]) -> Layout:
     """The layout of a script that has at least one ``.backward()`` call."""
     parents, line = script.parents, script.line
     all_backward = find_backward_calls(script.module)
+    if not all_backward:  # an unrolling left none: they were in code the script never runs
+        raise Unsupported(0, "no backward() call is left in code the script runs; there is no training loop to convert")
     backward_calls = [c for c in all_backward if not parents.in_class(c)]
     if not backward_calls:
         raise Unsupported(
@@ -107,10 +109,33 @@ def find_layout(script: Script, idioms: Sequence["Idiom"]) -> Layout:
     if val is not None:
         val = with_progress_bar(script, describe_phase(script, val), (epoch.mid if epoch else []) + val.pre)
 
+    test = _test_phase(script, region)
+    _refuse_star_imports(script, region, "the training loop")
+    if test is not None:
+        _refuse_star_imports(script, test.holder, "the test loop")
     return Layout(
         script=script, scope=scope, region=region, train=train, epoch=epoch, val=val,
-        test=_test_phase(script, region), backward_calls=backward_calls,
+        test=test, backward_calls=backward_calls,
     )
+
+
+def _refuse_star_imports(script: Script, moved: cst.BaseStatement, what: str) -> None:
+    """``from x import *`` in a statement whose code moves into the LightningModule's hooks: a
+    module-level loop may hold one, a function may not (Python rejects it at compile time)."""
+    found: list[cst.ImportFrom] = []
+
+    class _Stars(cst.CSTVisitor):
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            if isinstance(node.names, cst.ImportStar):
+                found.append(node)
+
+    moved.visit(_Stars())
+    if found:
+        raise Unsupported(
+            script.line(found[0]),
+            f"`{code_of(found[0])}` inside {what} cannot move into a LightningModule hook (Python allows star imports only at "
+            "module level); import the names it needs by name, or move it to the top of the script",
+        )
 
 
 def _batch_loop(script: Script, backward_calls: list[cst.Call], idioms: Sequence["Idiom"]) -> tuple[cst.For, StepFunction | None]:

@@ -109,6 +109,7 @@ class _Unroller:
                 attribute_reads[use] = cst.Name(attrs[use.attr.value])
         module = self.script.module.visit(_Replace(self.cls, replacements, attribute_reads, self.script.lines))
         new = Script(module=module, imports=self.script.imports, parents=ParentMap(module), lines=self.script.lines)
+        self._refuse_unreached_backward(new, inliner.used)
         for statements in replacements.values():
             for stmt in statements:
                 leftover = name_nodes(stmt, "self")
@@ -119,6 +120,22 @@ class _Unroller:
             what = f"{code_of(use.func)}(...) → the statements of {self.name}.{use.func.attr.value}()" if isinstance(use, cst.Call) else f"{code_of(use)} → {attrs[use.attr.value]}"
             sites.append((*self.script.span(use_stmt), what))
         return Inlined(new, inliner.notes, self.name, self.script.span(self.cls), tuple(inliner.used), tuple(sites))
+
+    def _refuse_unreached_backward(self, unrolled: Script, used: list[str]) -> None:
+        """Only the methods the script's calls reach are inlined (the class goes): when none of
+        them calls ``backward()`` the unrolled script trains nothing, and there is no loop to
+        convert (the method calling it is dead code, or a call reaching it was lost)."""
+        if find_backward_calls(unrolled.module):
+            return
+        calls = find_backward_calls(self.script.module)
+        methods = [a for a in self.script.parents.ancestors(calls[0]) if isinstance(a, cst.FunctionDef)]
+        where = f"{self.name}.{methods[-1].name.value}()" if methods else self.name
+        reached = ", ".join(f"{name}()" for name in ["__init__", *used])
+        raise Unsupported(
+            self.line(calls[0]),
+            f"backward() is only called in {where}, which nothing the script runs calls (the script "
+            f"runs {reached} of {self.name}); there is no training loop to convert",
+        )
 
     def _read_class(self) -> None:
         for stmt in self.cls.body.body:

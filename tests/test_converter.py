@@ -310,6 +310,39 @@ def test_refusals_name_the_line_and_the_reason(body: str, reason: str) -> None:
     assert result.reasons[0].line >= len(HEADER.splitlines()) or result.reasons[0].line == 0
 
 
+TEST_LOOP = """\
+correct = 0
+with torch.no_grad():
+    for x, t in val_loader:
+        correct += (model(x).argmax(1) == t).sum().item()
+print(correct)
+"""
+
+
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        (CANONICAL.replace("        optimizer.step()\n", "        optimizer.step()\n        from os.path import *\n"), "the training loop"),
+        (CANONICAL + "    from os.path import *\n", "the training loop"),
+        (CANONICAL, None),
+        (CANONICAL + TEST_LOOP.replace("        correct +=", "        from os.path import *\n        correct +="), "the test loop"),
+    ],
+    ids=["batch-loop", "epoch-loop", "control-at-module-level", "test-loop"],
+)
+def test_star_import_that_would_move_into_a_hook_is_refused_at_its_line(body: str, where: str | None) -> None:
+    # the fuzz benchmark's spliced scripts: Python allows `import *` only at module level, so the
+    # hook it would move into did not compile (an internal error)
+    if where is None:  # at module level after the loop it stays where it is
+        assert "from os.path import *" in ok(body + "from os.path import *\n")
+        return
+    source, result = convert(body)
+    assert result.status is Status.NOT_CONVERTIBLE, result.output
+    reason = result.reasons[0]
+    assert source.splitlines()[reason.line - 1].strip() == "from os.path import *"
+    assert f"`from os.path import *` inside {where} cannot move into a LightningModule hook" in reason.message
+    assert "Python allows star imports only at module level" in reason.message
+
+
 CANONICAL_SOURCE_WITH_STAR_IMPORT = "def helper():\n    from os import *\n\nloss.backward()\n"
 
 

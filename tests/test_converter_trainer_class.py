@@ -187,6 +187,23 @@ def test_a_class_never_constructed_in_the_file_is_refused() -> None:
     assert found_line == "class Trainer:" and "never constructed in this file" in message
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t.replace("                total += self._run_batch(x, y)\n", "                pass\n"),
+        lambda t: t.replace("    def train(self, max_epochs):", "    def unused(self, max_epochs):") + "\n    def train(self, max_epochs):\n        print(max_epochs)\n",
+    ],
+    ids=["loop-never-calls-the-step-method", "entry-point-never-reaches-the-loop"],
+)
+def test_backward_only_in_a_method_nothing_calls_is_refused_at_its_line(edit) -> None:
+    # the fuzz benchmark's mutations: the call reaching the per-batch method deleted; the unrolled
+    # script has no backward() left (it crashed the analysis with an IndexError)
+    found_line, message = refusal(edit(TRAINER) + "\n\n" + MAIN)
+    assert found_line == "loss.backward()"
+    assert "backward() is only called in Trainer._run_batch(), which nothing the script runs calls" in message
+    assert "internal error" not in message
+
+
 def test_a_helper_building_the_training_objects_is_unrolled() -> None:
     out = converted(
         TRAINER + "\n\ndef load_train_objs():\n    net = nn.Linear(4, 2)\n    opt = torch.optim.SGD(net.parameters(), lr=0.1)\n    return net, opt\n\n\n"

@@ -40,7 +40,8 @@ class TrainerClass(Idiom):
     called in a loop or ``if`` header or a conditional expression, ``self`` used as a value,
     ``return`` before a method's end, a method reassigning its parameter, a generator, a nested
     ``def``, ``super()`` outside ``__init__``, decorators other than ``@torch.no_grad()``-like,
-    class-level attributes, ``self.<x>`` read but never set. A class inheriting from anything
+    class-level attributes, ``self.<x>`` read but never set, ``backward()`` only in a method that
+    none of the script's calls reaches (nothing trains: no loop to convert). A class inheriting from anything
     (an ``nn.Module`` calling ``backward()`` itself) is left to the analysis, which refuses it.
 
     ## Why
