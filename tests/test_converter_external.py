@@ -47,6 +47,29 @@ def test_image_classifier_dry_run_exits() -> None:
     assert "accelerator=device.type" in output  # the script's own cuda / mps / cpu choice
 
 
+@pytest.mark.slow
+def test_image_classifier_trains_bitwise_the_same_as_the_maintainers_plain_script(mnist_root: Path,
+                                                                                  tmp_path: Path) -> None:
+    """The issue's measurement, now without hand patches: one epoch, 63 steps, bitwise; every
+    printed line and both logged values judged; the converted module pickles and loads."""
+    import json
+
+    from click.testing import CliRunner
+
+    from pl_convert.verify.command import verify
+
+    out = tmp_path / "result.json"
+    result = CliRunner().invoke(verify, [str(EXTERNAL / "fabric_image_classifier_train_torch.py"), "--epochs", "1",
+                                         "--data-root", str(mnist_root), "--json", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["verdict"] == "equal" and data["max_abs_diff"] == 0.0 and data["digest_equal"]
+    assert data["steps"] == 63 and data["lines_compared"] == 10 and data["metrics_compared"] == 2
+    converted = data["converted"]
+    assert converted["lightning_backward"] == len(converted["losses"]) == 63
+    assert [c["status"] for c in converted["module_checks"]] == ["passed", "passed"]
+
+
 def test_dcgan_data_parallel_of_both_networks_and_own_device_choice() -> None:
     output = _convert("fabric_dcgan_train_torch.py")
     assert "nn.DataParallel(generator" not in output and "nn.DataParallel(discriminator" not in output
