@@ -159,22 +159,27 @@ def _only_param_group_reads(stmt: cst.BaseStatement, name: str) -> bool:
     return ok
 
 
-def manual_loss_name(body: list[cst.BaseStatement]) -> str | None:
-    """The loss of a manual loop when one top-level ``loss.backward()`` runs every batch and the
-    name is not rebound after it (so it still holds the loss at the end of the step)."""
+def manual_loss_names(body: list[cst.BaseStatement]) -> list[str] | None:
+    """The losses of a manual loop, one per top-level ``<name>.backward()`` statement that runs
+    every batch, when the names differ and none is rebound after its backward (so each still holds
+    its loss at the end of the step): ``["loss"]``, or a GAN's ``["d_loss", "g_loss"]``. None when
+    a backward runs conditionally or in a loop, or on an expression."""
     positions = [i for i, s in enumerate(body) if contains(s, _is_backward_call)]
-    if len(positions) != 1:
+    if not positions:
         return None
-    stmt = body[positions[0]]
-    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
-        return None
-    call = stmt.body[0].value
-    if not (_is_backward_call(call) and isinstance(call.func.value, cst.Name)):
-        return None
-    name = call.func.value.value
-    if any(name in usage_of(s).stores for s in body[positions[0] + 1:]):
-        return None
-    return name
+    names: list[str] = []
+    for position in positions:
+        stmt = body[position]
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
+            return None
+        call = stmt.body[0].value
+        if not (_is_backward_call(call) and isinstance(call.func.value, cst.Name)):
+            return None
+        name = call.func.value.value
+        if name in names or any(name in usage_of(s).stores for s in body[position + 1:]):
+            return None
+        names.append(name)
+    return names
 
 
 class ManualBackward(cst.CSTTransformer):
@@ -189,7 +194,8 @@ class ManualBackward(cst.CSTTransformer):
 
 
 def log_training_loss(plan: Plan, body: list[cst.BaseStatement]) -> None:
-    """``self.log("train_loss", loss)`` (and ``return loss`` in automatic optimization)."""
+    """``self.log("train_loss", loss)`` (and ``return loss`` in automatic optimization); under
+    manual optimization with several losses, each under its own name."""
     step = plan.hook("training_step")
     loss_name = plan.optimization.loss_name
     if loss_name and plan.mode is Mode.AUTOMATIC:
@@ -197,6 +203,9 @@ def log_training_loss(plan: Plan, body: list[cst.BaseStatement]) -> None:
     elif loss_name:
         step.append(statement(f'self.log("train_loss", {loss_name})'))
     elif plan.mode is Mode.MANUAL and not plan.ends_epoch_early:
-        logged = manual_loss_name(body)
-        if logged is not None and not contains(cst.Module(step), lambda n: isinstance(n, cst.Return)):
-            step.append(statement(f'self.log("train_loss", {logged})'))
+        logged = manual_loss_names(body)
+        if logged and not contains(cst.Module(step), lambda n: isinstance(n, cst.Return)):
+            if len(logged) == 1:
+                step.append(statement(f'self.log("train_loss", {logged[0]})'))
+            else:  # several optimizers, each its own loss (a GAN's d_loss and g_loss): logged by their names
+                step.extend(statement(f'self.log("{name}", {name})') for name in logged)

@@ -392,6 +392,34 @@ def test_manual_optimization_still_logs_the_training_loss() -> None:
     assert step.rstrip().endswith('self.log("train_loss", loss)')
 
 
+GAN = """\
+generator, discriminator = nn.Linear(2, 4), nn.Linear(4, 1)
+opt_g = torch.optim.Adam(generator.parameters(), lr=1e-3)
+opt_d = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
+for epoch in range(2):
+    for i, (x, _) in enumerate(loader):
+        fake = generator(torch.randn(x.size(0), 2))
+        opt_d.zero_grad()
+        d_loss = discriminator(fake.detach()).mean() - discriminator(x).mean()
+        d_loss.backward()
+        opt_d.step()
+        {guard}opt_g.zero_grad()
+        {indent}g_loss = -discriminator(fake).mean()
+        {indent}g_loss.backward()
+        {indent}opt_g.step()
+"""
+
+
+def test_manual_optimization_with_two_losses_logs_each_by_its_name() -> None:
+    out = ok(GAN.format(guard="", indent=""))
+    step = out[out.index("def training_step"):out.index("def configure_optimizers")]
+    assert step.rstrip().endswith('self.log("d_loss", d_loss)\n        self.log("g_loss", g_loss)')
+    assert "train_loss" not in out
+    # the generator steps every fifth batch (a WGAN's critic loop): its loss is not there every step, so nothing is logged
+    out = ok(GAN.format(guard="if i % 5 == 0:\n            ", indent="    "))
+    assert "self.log(" not in out[out.index("def training_step"):out.index("def configure_optimizers")]
+
+
 STEP_FUNCTION = """\
 model = nn.Linear(4, 2)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
