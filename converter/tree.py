@@ -142,6 +142,13 @@ class Lines:
     def line(self, node: cst.CSTNode) -> int:
         return self.span(node)[0]
 
+    def origin(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node of the original module that ``node`` was made from (itself when it is one),
+        or None when it was built without one."""
+        if node in self._origins:
+            return self._origins[node]
+        return node if self._ensure().get(node) is not None else None
+
     @property
     def module(self) -> cst.Module:
         """The original module (the lines are its lines)."""

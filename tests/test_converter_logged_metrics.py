@@ -207,15 +207,24 @@ print(100 * correct / total)
     assert 'self.log("test_acc", 100 * correct / total, sync_dist=True)' in end
 
 
-def test_values_of_an_unrolled_trainer_class_are_logged_but_not_reported_for_verify() -> None:
-    # the evaluation is a method the original calls (decorated with no_grad): its lines in the
-    # unrolled script do not name the frame that holds the value, so verify is not told to judge
+def test_values_of_an_unrolled_trainer_class_point_verify_at_the_method_and_its_call_sites() -> None:
+    # the evaluation is a method the original calls twice (validation in the epoch loop, the final
+    # test after fit): the value is the method's own expression, read when the method returns,
+    # counted per call site
     from pathlib import Path
 
     source = (Path(__file__).resolve().parent.parent / "fixtures" / "custom_trainer_class" / "original.py").read_text()
+    lines = source.splitlines()
     result = convert_source(source)
     assert 'self.log("val_acc", correct / n, prog_bar=True)' in result.output
-    assert result.metrics == []
+    metrics = {m.key: m for m in result.metrics}
+    assert sorted(metrics) == ["test_acc", "test_loss", "val_acc", "val_loss"]
+    assert metrics["val_acc"].expression == metrics["test_acc"].expression == "correct / n"
+    method = lines[metrics["val_acc"].start_line - 2]
+    assert method.strip() == "def evaluate(self, loader: DataLoader) -> dict:"
+    assert lines[metrics["val_acc"].end_line - 1].strip().startswith("return {")
+    assert lines[metrics["val_acc"].called_from[0] - 1].strip() == "metrics = self.evaluate(val_loader)"
+    assert lines[metrics["test_acc"].called_from[0] - 1].strip() == "final = trainer.evaluate(test_loader)"
 
 
 def test_the_last_batch_value_is_not_logged_next_to_an_epoch_value() -> None:

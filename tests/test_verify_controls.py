@@ -115,3 +115,19 @@ def test_a_dropped_print(tmp_path, mnist_root) -> None:
     line = data["first_diff_line"]
     assert line["original"].startswith("epoch 1: val_loss=") and line["converted"] == "Finished Training"
     assert "printed lines differ from line" in output and "(20 vs 19 lines)" in output
+
+
+@pytest.mark.slow
+def test_a_wrong_logged_value_of_a_trainer_class(tmp_path, mnist_root) -> None:
+    """A trainer class's evaluation is a ``@torch.no_grad()`` method called for validation and for
+    the final test: each logged value is judged against the method's own expression, counted
+    per call site (the decorator's wrapper frame between them does not hide the caller)."""
+    original, converted = broken_conversion(
+        tmp_path, "custom_trainer_class", 'self.log("test_acc", correct / n)', 'self.log("test_acc", correct / (n + 1))'
+    )
+    data, output = run_verify(original, converted, mnist_root, tmp_path)
+    assert_training_unchanged(data)
+    assert data["first_diff_line"] is None  # the printed lines are right: only the logged value is wrong
+    assert data["first_diff_metric"]["key"] == "test_acc"
+    assert "logged test_acc differs at occurrence 1" in output
+    assert data["metric_keys"] == ["val_loss", "val_acc", "test_loss", "test_acc"]

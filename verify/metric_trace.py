@@ -95,16 +95,11 @@ class MetricTracer:
         spans = self._code_spans(code)
         if not spans:
             return None
-        caller = frame.f_back
+        caller = self._script_caller(frame)
         spans = [
             s
             for s in spans
-            if s.called_from is None
-            or (
-                caller is not None
-                and caller.f_code.co_filename == self.script_path
-                and s.called_from[0] <= caller.f_lineno <= s.called_from[1]
-            )
+            if s.called_from is None or (caller is not None and s.called_from[0] <= caller.f_lineno <= s.called_from[1])
         ]
         if not spans:
             return None
@@ -126,6 +121,17 @@ class MetricTracer:
             return on_event
 
         return on_event
+
+    def _script_caller(self, frame):
+        """The frame of the script's own code that called ``frame``'s function: its caller, or
+        past a few frames of other files between them (a decorator's wrapper, as
+        ``@torch.no_grad()`` puts around a method), None when there is none."""
+        caller = frame.f_back
+        for _ in range(4):
+            if caller is None or caller.f_code.co_filename == self.script_path:
+                return caller
+            caller = caller.f_back
+        return None
 
     def _capture(self, span: _Span, frame) -> None:
         for key, code, expression in self._by_span[span]:
