@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..idiom import Example, Idiom
 from ..model_construction import build_model_in_module
+from ..namespace_values import record_namespace_values
 from ..plan import Plan
 
 
@@ -108,3 +109,4 @@ class Hyperparameters(Idiom):
 
     def construct(self, plan: Plan) -> None:
         build_model_in_module(plan)
+        record_namespace_values(plan)
