@@ -20,9 +20,11 @@ int(os.environ["WORLD_SIZE"])``, ``ntokens = len(corpus.dictionary)``: ``int``, 
 ``str``, ``bool``, ``len`` and ``round`` give a plain value whatever they read), a parameter annotated ``int``/``float``/``str``/``bool``, or an
 attribute of the argparse namespace (``args.lr`` of ``args = parser.parse_args()``) or of a
 ``@dataclass`` config. The namespace and a config themselves are not recorded (``torch.load``'s
-weights-only loading, which ``load_from_checkpoint`` uses, rejects them), nor are the other objects
-the hooks read (the criterion, loaders): they go in ``save_hyperparameters(ignore=[...])`` and
-the class docstring names them.
+weights-only loading, which ``load_from_checkpoint`` uses, rejects them): the argparse values the
+hooks read become hyperparameters as well (:mod:`.namespace_values`: ``self.hparams.log_interval``)
+and the loaders they read only for their size are the Trainer's (:mod:`.trainer_loaders`). The
+other objects the hooks read (the criterion, a loader they iterate, a namespace they read whole)
+go in ``save_hyperparameters(ignore=[...])`` and the class docstring names them.
 
 Edits right after the build (``model.conv1 = nn.Conv2d(1, 64, 7)``, only removed device moves
 between) run in ``__init__`` after it, in the same order. Nothing changes (and the docstring says
