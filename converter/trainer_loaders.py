@@ -41,6 +41,10 @@ def read_loaders_from_trainer(plan: Plan, arguments: dict[str, str]) -> list[str
     constructor arguments) to the Trainer's loader, and drop those loaders from ``arguments``.
     Returns the names dropped."""
     roles = loader_roles(plan)
+    facts = plan.facts
+    scope_body = facts.scope.body.body if isinstance(facts.scope, cst.FunctionDef) else ()
+    if "len" in usage_of(*facts.script.module.body, *scope_body).stores:
+        return []  # ``len`` is not the builtin
     setup_reads = usage_of(*plan.optimizer_setup).loads if plan.optimizer_setup else set()
     dropped = []
     for name in list(arguments):

@@ -268,3 +268,9 @@ def test_a_loader_a_hook_uses_otherwise_stays_an_argument(edit: tuple, kept: str
     assert f"LitNet.load_from_checkpoint(path, {kept}=...)`` needs it again" in " ".join(output.split())
     other = "val_loader" if kept == "train_loader" else "train_loader"
     assert f"self.{other}" not in output  # the other loader still comes from the Trainer
+
+
+def test_a_script_that_rebinds_len_keeps_its_loaders_as_arguments() -> None:
+    output = _convert(FUNCTION.replace("    print(args)\n", "    print(args)\n    len = lambda sized: 3\n"))
+    assert "self.train_loader = train_loader" in output and "self.val_loader = val_loader" in output
+    assert "self.trainer.train_dataloader" not in output and "self.hparams.log_interval" in output
