@@ -274,3 +274,33 @@ def test_a_script_that_rebinds_len_keeps_its_loaders_as_arguments() -> None:
     output = _convert(FUNCTION.replace("    print(args)\n", "    print(args)\n    len = lambda sized: 3\n"))
     assert "self.train_loader = train_loader" in output and "self.val_loader = val_loader" in output
     assert "self.trainer.train_dataloader" not in output and "self.hparams.log_interval" in output
+
+
+MAIN_CHECK = """
+torch.manual_seed(0)
+main()
+if "pytorch_lightning" in sys.modules:
+    import glob
+    paths = glob.glob("lightning_logs/**/*.ckpt", recursive=True)
+    assert len(paths) == 1, paths
+    loaded = LitNet.load_from_checkpoint(paths[0])
+    assert dict(loaded.hparams) == {"HIDDEN": 8, "dropout": 0.1, "log_interval": 2, "lr": 0.1}, loaded.hparams
+    print("LOADED")
+"""
+
+
+@pytest.mark.slow
+def test_the_function_style_module_loads_with_no_argument_and_prints_the_same_lines(tmp_path: Path) -> None:
+    original = HEAD + "import sys\n" + FUNCTION
+    output = _convert("import sys\n" + FUNCTION)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    printed = {}
+    for name, text in (("original", original), ("converted", output.replace(
+            "trainer = pl.Trainer(", "trainer = pl.Trainer(logger=pl.loggers.CSVLogger('.', name='lightning_logs'), enable_progress_bar=False, "))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "script.py").write_text(text + MAIN_CHECK, encoding="utf-8")
+        done = subprocess.run([sys.executable, "script.py"], cwd=tmp_path / name, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        printed[name] = [line for line in done.stdout.splitlines() if line[:1].isdigit()]
+    assert len(printed["original"]) == 3 and printed["converted"] == printed["original"]
+    assert "LOADED" in done.stdout
