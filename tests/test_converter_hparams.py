@@ -304,3 +304,11 @@ def test_the_function_style_module_loads_with_no_argument_and_prints_the_same_li
         printed[name] = [line for line in done.stdout.splitlines() if line[:1].isdigit()]
     assert len(printed["original"]) == 3 and printed["converted"] == printed["original"]
     assert "LOADED" in done.stdout
+
+
+def test_a_value_named_like_a_dict_method_gets_another_name() -> None:
+    # ``self.hparams`` is a dict: ``self.hparams.update`` would be its method, not the value
+    source = FUNCTION.replace('parser.add_argument("--lr"', 'parser.add_argument("--update", type=int, default=1)\n    parser.add_argument("--lr"')
+    output = _convert(source.replace("if batch_idx % args.log_interval == 0:", "if batch_idx % args.update == 0:"))
+    assert "def __init__(self, HIDDEN, dropout, update_2, lr):" in output
+    assert "if batch_idx % self.hparams.update_2 == 0:" in output and "update_2=args.update" in output
