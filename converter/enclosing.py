@@ -6,7 +6,9 @@ neither imported, pickled (``ddp_spawn``) nor rebuilt by ``load_from_checkpoint`
 goes to module level, above the function, and:
 
 * every name its hooks (and ``configure_optimizers``) read that the enclosing function binds
-  becomes a constructor argument, kept as ``self.<name>``;
+  becomes a constructor argument, kept as ``self.<name>`` (but a loader the hooks read only for
+  its size is the Trainer's, :mod:`.trainer_loaders`, and the argparse values the hooks read are
+  hyperparameters when the module builds the model, :mod:`.namespace_values`);
 * every name a hook assigns in the function's scope (``nonlocal`` before: a best accuracy, a
   history list) becomes module state ``self.<name>``, started from the function's value when it
   has one, and copied back after ``trainer.fit`` (and ``trainer.test``) for the code after it.
@@ -28,6 +30,7 @@ import libcst as cst
 from .names import NameUsage, fresh_name, param_names, usage_of
 from .plan import Plan
 from .state import RESERVED_ATTRIBUTES
+from .trainer_loaders import read_loaders_from_trainer
 from .transforms import RenameToSelf, apply
 
 
@@ -96,6 +99,8 @@ def lift_class(plan: Plan) -> None:
     read = _hook_reads(plan)
     for name in sorted((read & bound) - set(facts.model_names) - set(lifted.state)):
         lifted.arguments[name] = fresh_name(name if name not in taken else f"{name}_", taken)
+    # a loader read only for its size: the Trainer's loader (no constructor argument)
+    read_loaders_from_trainer(plan, lifted.arguments)
 
     _rename_to_self(plan, lifted)
 

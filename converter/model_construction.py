@@ -20,9 +20,11 @@ int(os.environ["WORLD_SIZE"])``, ``ntokens = len(corpus.dictionary)``: ``int``, 
 ``str``, ``bool``, ``len`` and ``round`` give a plain value whatever they read), a parameter annotated ``int``/``float``/``str``/``bool``, or an
 attribute of the argparse namespace (``args.lr`` of ``args = parser.parse_args()``) or of a
 ``@dataclass`` config. The namespace and a config themselves are not recorded (``torch.load``'s
-weights-only loading, which ``load_from_checkpoint`` uses, rejects them), nor are the other objects
-the hooks read (the criterion, loaders): they go in ``save_hyperparameters(ignore=[...])`` and
-the class docstring names them.
+weights-only loading, which ``load_from_checkpoint`` uses, rejects them): the argparse values the
+hooks read become hyperparameters as well (:mod:`.namespace_values`: ``self.hparams.log_interval``)
+and the loaders they read only for their size are the Trainer's (:mod:`.trainer_loaders`). The
+other objects the hooks read (the criterion, a loader they iterate, a namespace they read whole)
+go in ``save_hyperparameters(ignore=[...])`` and the class docstring names them.
 
 Edits right after the build (``model.conv1 = nn.Conv2d(1, 64, 7)``, only removed device moves
 between) run in ``__init__`` after it, in the same order. Nothing changes (and the docstring says
@@ -78,7 +80,7 @@ def build_model_in_module(plan: Plan) -> None:
     plan.change(decision.statement, "the LightningModule builds the model from its hyperparameters (save_hyperparameters)")
 
 
-class _Scope:
+class Scope:
     """The bindings the decision reads: the module's, and the function's the loop runs in."""
 
     def __init__(self, plan: Plan) -> None:
@@ -196,7 +198,7 @@ def _decide(plan: Plan) -> BuiltModel | str:
     value = _stripped_value(plan, stmt, model.name)
     if not isinstance(value, cst.Call):
         return f"``{model.name}`` is not built by a call"
-    scope = _Scope(plan)
+    scope = Scope(plan)
     rebound = _rebinding(plan, scope, stmt, model.name)
     if rebound is not None:
         return f"``{model.name}`` is bound again ({rebound})"
@@ -289,7 +291,7 @@ def _assigned_value(stmt: cst.BaseStatement, name: str) -> cst.BaseExpression | 
     return None
 
 
-def _rebinding(plan: Plan, scope: _Scope, stmt: cst.BaseStatement, name: str) -> str | None:
+def _rebinding(plan: Plan, scope: Scope, stmt: cst.BaseStatement, name: str) -> str | None:
     """Another binding of the model's name in its scope that the conversion keeps."""
     root = scope.function.body if scope.function is not None else scope.module
     found: list[str] = []
@@ -368,7 +370,7 @@ def _changed_after(statements, name: str) -> str | None:
     return found[0].strip() if found else None
 
 
-def _parameters(scope: _Scope, node: cst.BaseExpression, shared: dict[str, str], taken: set[str],
+def _parameters(scope: Scope, node: cst.BaseExpression, shared: dict[str, str], taken: set[str],
                 parameters: dict[str, str], by_code: dict[str, str]) -> str | None:
     """Collect the parameters of the model's construction; the reason it cannot be built, or None."""
     if isinstance(node, cst.Call):
@@ -431,7 +433,7 @@ class _AttributesToNames(cst.CSTTransformer):
         return cst.Name(param) if param is not None else updated
 
 
-def _bound_late(scope: _Scope, body: list, start: int, end: int, names: list[str]) -> list[str]:
+def _bound_late(scope: Scope, body: list, start: int, end: int, names: list[str]) -> list[str]:
     """Names the construction must pass that are unbound at the model's statement, or bound
     again between it and the loop (the hooks would see another value)."""
     before = set(param_names(scope.function.params)) if scope.function is not None else set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..idiom import Example, Idiom
 from ..model_construction import build_model_in_module
+from ..namespace_values import record_namespace_values
 from ..plan import Plan
 
 
@@ -21,9 +22,15 @@ class Hyperparameters(Idiom):
     ``model = lit_model.model`` at the same place, and the later ``lit_model = LitNet(model)``
     goes. Edits of the model right after it is built (``model.conv1 = nn.Conv2d(1, 64, 7)``,
     with only device moves between) move into ``__init__`` after the build, in their order.
-    Other objects the hooks read (the argparse namespace, a criterion, loaders) stay
-    constructor arguments, in ``save_hyperparameters(ignore=[...])``; the class docstring names
-    what ``load_from_checkpoint`` then needs.
+    The argparse values the hooks read (``args.log_interval``) are hyperparameters too: the
+    constructor takes ``log_interval``, the hooks read ``self.hparams.log_interval`` and the
+    script passes ``log_interval=args.log_interval``. A loader the hooks read only for its size
+    (``len(train_loader.dataset)``) is the Trainer's (``self.trainer.train_dataloader``; see
+    converter/trainer_loaders.py). Other objects the hooks read (a criterion, a loader they
+    iterate) stay constructor arguments, in ``save_hyperparameters(ignore=[...])``, and so does
+    the namespace when a hook reads it whole (``train(args, ...)``) or the script could change
+    it after parsing (``args.lr = ...``, ``vars(args)``, ``setup(args)``); the class docstring
+    names what ``load_from_checkpoint`` then needs.
 
     ## Refuses
 
@@ -104,7 +111,40 @@ class Hyperparameters(Idiom):
             ),
             absent=("LitSequential(net)",),
         ),
+        Example(
+            """
+            import argparse
+
+
+            def main():
+                parser = argparse.ArgumentParser()
+                parser.add_argument("--hidden", type=int, default=16)
+                parser.add_argument("--log-interval", type=int, default=2)
+                args = parser.parse_args([])
+                train_loader = DataLoader(TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,))), batch_size=16)
+                net = nn.Sequential(nn.Linear(4, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 2))
+                sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+                for epoch in range(2):
+                    for i, (x, y) in enumerate(train_loader):
+                        sgd.zero_grad()
+                        loss = F.cross_entropy(net(x), y)
+                        loss.backward()
+                        sgd.step()
+                        if i % args.log_interval == 0:
+                            print(f"{i}/{len(train_loader)}", loss.item())
+            """,
+            after=(
+                "def __init__(self, hidden, log_interval):",
+                "self.save_hyperparameters()",
+                "if i % self.hparams.log_interval == 0:",
+                'print(f"{i}/{len(self.trainer.train_dataloader)}", loss.item())',
+                "lit_net = LitSequential(hidden=args.hidden, log_interval=args.log_interval)",
+                "LitSequential.load_from_checkpoint(path)`` rebuilds",
+            ),
+            absent=("self.args", "self.train_loader"),
+        ),
     )
 
     def construct(self, plan: Plan) -> None:
         build_model_in_module(plan)
+        record_namespace_values(plan)
