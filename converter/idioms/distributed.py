@@ -398,6 +398,8 @@ class DistributedDataParallelTraining(Idiom):
                 continue
             if any(stmt is a for a in facts.devices.assigns):
                 continue  # the device choice (``cuda:{local_rank}``): the Trainer's devices stand in for it
+            if _only_moves_model(plan, stmt, set(names)):
+                continue  # ``model = Net().to(rank)``: the move goes (idiom devices), the rank with it
             read = _reads(stmt, set(names)) or contains(stmt, lambda n: isinstance(n, cst.Call) and script.qualified_call(n) in RANK_QUERIES)
             if not read:
                 continue
@@ -471,6 +473,23 @@ def _environment_names(script: Script, dist: DistributedFacts) -> set[str]:
         if isinstance(small, cst.Assign) and (environment_key(script, small.value) is not None or (isinstance(small.value, cst.Name) and small.value.value in found)):
             found |= _targets(stmt)
     return found
+
+
+def _only_moves_model(plan: Plan, stmt: cst.BaseStatement, ranks: set[str]) -> bool:
+    """Is ``stmt`` a model's construction that reads the rank only in its device move
+    (``model = Net().to(rank)``), which the idiom ``devices`` strips?"""
+    if not any(model.assign is stmt for model in plan.facts.models):
+        return False
+
+    class _Moves(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+            func = updated.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("to", "cuda") and len(updated.args) == 1 \
+                    and isinstance(updated.args[0].value, cst.Name) and updated.args[0].value.value in ranks:
+                return func.value
+            return updated
+
+    return not _reads(stmt.visit(_Moves()), ranks)
 
 
 def _set_epoch_receiver(stmt: cst.BaseStatement) -> str | None:
