@@ -39,36 +39,42 @@ class FullyShardedDataParallelTraining(Idiom):
     read where the script read its world size, as under DDP. ``FSDPStrategy`` gets the wrap's
     own options (``auto_wrap_policy``, ``sharding_strategy``, ``mixed_precision``, ``cpu_offload``,
     ``backward_prefetch``, ``forward_prefetch``, ``limit_all_gathers``, ``sync_module_states``,
-    ``use_orig_params``), the backend (``process_group_backend=``) and ``use_orig_params=False``
-    when the script left torch's default (Lightning's default is True). The wrap goes, its
-    ``device_id=`` and the model's ``.to(device)`` with it (Lightning places the module). The
-    optimizer is built in ``configure_optimizers`` from ``self.trainer.model.parameters()``: the
-    wrapped module's flat parameters, as the script's ``model.parameters()`` after the wrap were.
-    Launch, process group, sampler, ``torch.cuda.set_device`` and rank guards go as under DDP.
+    ``use_orig_params=True``) and the backend (``process_group_backend=``). The wrap goes, its
+    ``device_id=`` and the model's ``.to(rank)`` with it (Lightning places the module). The
+    optimizer is built in ``configure_optimizers`` from ``self.model.parameters()``, after
+    Lightning's wrap, as the script built it after its own. Launch, process group, sampler,
+    ``torch.cuda.set_device`` and rank guards go as under DDP. Lightning's ``use_orig_params=True``
+    stays where the script left torch's default (False), with a note.
 
     ## Refuses
 
     FSDP2 (``fully_shard``), several wraps by hand (nested units, ``wrap``/``enable_wrap``, DDP
     and FSDP together), a wrap of an expression, the options ``ignored_modules``,
-    ``ignored_states``, ``param_init_fn``, ``device_mesh``, ``process_group`` and any other one
-    FSDPStrategy does not pass on, sharded or full state-dict checkpointing
-    (``FSDP.state_dict_type``, ``FullStateDictConfig``, ``FSDP.optim_state_dict``,
+    ``ignored_states``, ``param_init_fn``, ``device_mesh``, ``process_group``,
+    ``use_orig_params=False`` written out (Lightning's checkpoint of the optimizer fails over
+    flat parameters) and any other one FSDPStrategy does not pass on, sharded or full state-dict
+    checkpointing (``FSDP.state_dict_type``, ``FullStateDictConfig``, ``FSDP.optim_state_dict``,
     ``torch.distributed.checkpoint``), ``FSDP.summon_full_params``, ``FSDP.clip_grad_norm_``, the
     ``gloo`` backend written as such (Lightning's FSDPStrategy runs only on GPUs), an optimizer
-    built before the wrap, from another model's or a submodule's parameters, or one that cannot
-    move into ``configure_optimizers``, the sharded model read after training, and gradient
-    clipping, mixed precision or gradient accumulation alongside it. Each refusal names the line
-    and the construct.
+    built before the wrap, from another model's or a submodule's parameters, one that does not
+    update element by element (its per-tensor statistics would span other tensors) or one that
+    cannot move into ``configure_optimizers``, the sharded model read after training, and
+    gradient clipping, mixed precision or gradient accumulation alongside it. Each refusal names
+    the line and the construct.
 
     ## Why
 
     Lightning's FSDPStrategy wraps the LightningModule in ``FullyShardedDataParallel`` with the
     options it is given, before ``configure_optimizers`` runs, on the rank's device: with the
-    script's policy the same units are sharded the same way (the LightningModule's root unit holds
-    what the script's root unit held), and with ``use_orig_params=False`` the optimizer steps the
-    same flat shards. Lightning's other defaults are torch's (``FULL_SHARD``, no CPU offload, no
-    mixed precision). What reads the sharded state itself (checkpointing, full parameters) has no
-    Lightning counterpart that computes the same.
+    script's policy the same units are sharded (the LightningModule's root unit holds what the
+    script's root unit held), the gradients are reduce-scattered the same, element by element.
+    ``use_orig_params=True`` pads each parameter in the flat shards and hands the optimizer each
+    parameter's shard, where the script's optimizer had the flat shards: an optimizer that updates
+    element by element (torch.optim's SGD, Adam, AdamW, Adadelta, ...) computes the same numbers.
+    Lightning's other defaults are torch's (``FULL_SHARD``, no CPU offload, no mixed precision).
+    What reads the sharded state itself (checkpointing, full parameters) has no Lightning
+    counterpart that computes the same. Measured: fixtures/fsdp_spawn is bitwise equal rank by
+    rank on 2 CPU processes (docs/parity.md).
     """
 
     name = "fsdp-training"
@@ -209,7 +215,15 @@ class FullyShardedDataParallelTraining(Idiom):
         self._check_reads_after_training(plan, wrap)
         options = dict([("process_group_backend", dist.setup.backend)] if dist.setup.backend is not None else [])
         options.update(wrap.options)
-        if options.get("use_orig_params", "False") != "True":
+        if options.get("use_orig_params", "True") != "True":
+            raise Unsupported(
+                script.line(wrap.statement),
+                f"FullyShardedDataParallel(use_orig_params={options['use_orig_params']}): Lightning's FSDPStrategy saves "
+                "the optimizer state of its checkpoints by parameter name, which fails over flat parameters (torch raises "
+                "\"Each parameter should only map to one parameter name\"); only use_orig_params=True or torch's default "
+                "is converted",
+            )
+        if "use_orig_params" not in options:
             plan.note(script.line(wrap.statement), "FSDPStrategy keeps Lightning's use_orig_params=True (the script's FSDP had torch's False): "
                       "the optimizer steps each parameter's shard instead of the flat shards, element for element the same")
         namespace = "pl.strategies" if plan.alias == "pl" else f"{plan.alias}.pytorch.strategies"
