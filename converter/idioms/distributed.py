@@ -523,8 +523,8 @@ def _check_set_epoch(plan: Plan, dist: DistributedFacts) -> None:
     """``sampler.set_epoch(epoch)`` goes because Lightning calls it with the epoch it counts from
     0: the script's epoch must be that number (``for epoch in range(1, n + 1)`` is one more)."""
     epoch = plan.facts.epoch
-    if epoch is None or epoch.start is None or code_of(epoch.start) == "0":
-        return
+    if epoch is None or not isinstance(epoch.start, cst.Integer) or epoch.start.evaluated_value == 0:
+        return  # from 0, or from a resumed count (``range(epochs_run, n)``: the epoch Lightning resumes at)
     for stmt in dist.set_epoch_calls:
         call = expr_call(stmt)
         if call is None or not call.args or code_of(call.args[0].value).replace(" ", "") == f"{epoch.var}-{code_of(epoch.start)}":
