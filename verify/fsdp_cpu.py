@@ -19,6 +19,7 @@ in every process of a verify run (the ranks Lightning starts included, through t
 
 from __future__ import annotations
 
+import sys
 import types
 
 
@@ -43,8 +44,9 @@ def cpu_fsdp_class(base: type) -> type:
                 device_id=torch.device("cpu"),
                 **self.kwargs,
             )
-            fsdp_module = __import__(base.__module__, fromlist=["_setup_activation_checkpointing"])
-            fsdp_module._setup_activation_checkpointing(model, self._activation_checkpointing_kwargs)
+            lightning = sys.modules[base.__module__]  # what Lightning's _setup_model does after wrapping
+            lightning._move_torchmetrics_to_device(model, self.root_device)
+            lightning._setup_activation_checkpointing(model, self._activation_checkpointing_kwargs)
             return model
 
     CPUFSDPStrategy.__qualname__ = CPUFSDPStrategy.__name__
