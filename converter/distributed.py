@@ -1,5 +1,6 @@
-"""Analysis: hand-written distributed data-parallel training, as Lightning's DDP strategy will
-stand in for it (read-only; refusals say what cannot be mapped and why).
+"""Analysis: hand-written distributed data-parallel training, as Lightning's DDP strategy (or its
+FSDP strategy, for one FullyShardedDataParallel wrap) will stand in for it (read-only; refusals
+say what cannot be mapped and why).
 
 What it reads, in the script's own terms:
 
@@ -18,8 +19,7 @@ What it reads, in the script's own terms:
 * **the plumbing** that goes: ``MASTER_ADDR``/``MASTER_PORT`` writes, ``torch.cuda.set_device``,
   ``destroy_process_group()``, helpers that did only that.
 
-The idioms ``distributed-launch``, ``distributed-wrap``, ``distributed-sampler`` and
-``rank-guards`` turn these facts into the plan.
+The idioms ``distributed-training`` and ``fsdp-training`` turn these facts into the plan.
 
 It stays one module, over issue 12's ~400 lines, because one reader gathers these facts, each
 step from what the steps before it found (the process group is checked against the launch's

@@ -362,7 +362,7 @@ class DistributedDataParallelTraining(Idiom):
             if stmt is plan.facts.region or plan.is_removed(stmt) or not _reads(stmt, set(wrapped)):
                 continue
             plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping, w=wrapped: substitute_names(node.visit(_Unwrap(w)), m)))
-            plan.change(stmt, "the DDP-wrapped model → the model itself")
+            plan.change(stmt, f"the {'FSDP' if any(w.sharded for w in dist.wraps) else 'DDP'}-wrapped model → the model itself")
 
     def _launch(self, plan: Plan, dist: DistributedFacts) -> None:
         spawn = dist.spawn
