@@ -120,6 +120,43 @@ DDP_WRAPPERS = frozenset({"torch.nn.parallel.DistributedDataParallel", "torch.nn
 DDP_STRATEGY_OPTIONS = frozenset({"find_unused_parameters", "bucket_cap_mb", "gradient_as_bucket_view", "static_graph", "broadcast_buffers", "check_reduction", "init_sync"})
 #: DistributedDataParallel's options that place the model (Lightning sets them from the Trainer's devices)
 DDP_DEVICE_OPTIONS = frozenset({"module", "device_ids", "output_device", "dim"})
+#: FSDP1's wrapper class: ``FSDP(model, auto_wrap_policy=...)`` becomes ``strategy=FSDPStrategy(...)``
+FSDP_WRAPPERS = frozenset({"torch.distributed.fsdp.FullyShardedDataParallel", "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel"})
+#: FullyShardedDataParallel's options that ``FSDPStrategy(...)`` passes on to it unchanged (its own
+#: keywords, or its ``**kwargs``, which reach FullyShardedDataParallel as they are)
+FSDP_STRATEGY_OPTIONS = frozenset({
+    "auto_wrap_policy", "sharding_strategy", "mixed_precision", "cpu_offload", "use_orig_params", "backward_prefetch",
+    "forward_prefetch", "limit_all_gathers", "sync_module_states",
+})
+#: FullyShardedDataParallel's options that place the model (Lightning passes the rank's device)
+FSDP_DEVICE_OPTIONS = frozenset({"module", "device_id"})
+#: FullyShardedDataParallel's options no FSDPStrategy argument carries as the script meant them -> why
+FSDP_REFUSED_OPTIONS: dict[str, str] = {
+    "ignored_modules": "Lightning wraps the LightningModule, so the modules to ignore would have to be named from it",
+    "ignored_states": "Lightning wraps the LightningModule, so the states to ignore would have to be named from it",
+    "param_init_fn": "Lightning materializes and initializes the module itself (configure_model / empty_init)",
+    "device_mesh": "a device mesh of the script's own (hybrid or multi-dimensional sharding)",
+    "process_group": "a process group of the script's own; Lightning shards over its own group",
+}
+#: FSDP calls that read or write a sharded state the converter does not map -> what a refusal calls it
+FSDP_UNMAPPED: dict[str, str] = {
+    "torch.distributed.fsdp.FullyShardedDataParallel.state_dict_type": "FSDP.state_dict_type (sharded/full state-dict checkpointing)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.set_state_dict_type": "FSDP.set_state_dict_type (sharded/full state-dict checkpointing)",
+    "torch.distributed.fsdp.FullStateDictConfig": "FullStateDictConfig (full state-dict checkpointing)",
+    "torch.distributed.fsdp.ShardedStateDictConfig": "ShardedStateDictConfig (sharded state-dict checkpointing)",
+    "torch.distributed.fsdp.LocalStateDictConfig": "LocalStateDictConfig (local state-dict checkpointing)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.summon_full_params": "FSDP.summon_full_params",
+    "torch.distributed.fsdp.FullyShardedDataParallel.optim_state_dict": "FSDP.optim_state_dict (sharded optimizer state)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.full_optim_state_dict": "FSDP.full_optim_state_dict (sharded optimizer state)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.optim_state_dict_to_load": "FSDP.optim_state_dict_to_load (sharded optimizer state)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.scatter_full_optim_state_dict": "FSDP.scatter_full_optim_state_dict (sharded optimizer state)",
+    "torch.distributed.fsdp.FullyShardedDataParallel.clip_grad_norm_": "FSDP.clip_grad_norm_ (clipping over the shards)",
+    "torch.distributed.fsdp.wrap.wrap": "torch.distributed.fsdp.wrap.wrap (units wrapped by hand)",
+    "torch.distributed.fsdp.wrap.enable_wrap": "torch.distributed.fsdp.wrap.enable_wrap (units wrapped by hand)",
+    "torch.distributed.checkpoint.save": "torch.distributed.checkpoint (sharded checkpoints)",
+    "torch.distributed.checkpoint.load": "torch.distributed.checkpoint (sharded checkpoints)",
+    "torch.distributed.checkpoint.state_dict.get_state_dict": "torch.distributed.checkpoint.state_dict (sharded checkpoints)",
+}
 DISTRIBUTED_SAMPLERS = frozenset({"torch.utils.data.distributed.DistributedSampler", "torch.utils.data.DistributedSampler"})
 #: torch.distributed queries and calls -> what a LightningModule hook writes instead ({module} is ``self``)
 RANK_QUERIES: dict[str, str] = {
@@ -134,8 +171,6 @@ LAUNCHER_ENVIRONMENT: dict[str, str] = {
 }
 #: sharding and model parallelism that no ``strategy=`` maps exactly -> what a refusal calls it
 DISTRIBUTED_UNMAPPED: dict[str, str] = {
-    "torch.distributed.fsdp.FullyShardedDataParallel": "FullyShardedDataParallel",
-    "torch.distributed.fsdp.fully_sharded_data_parallel.FullyShardedDataParallel": "FullyShardedDataParallel",
     "torch.distributed.fsdp.fully_shard": "fully_shard (FSDP2)",
     "torch.distributed._composable.fsdp.fully_shard": "fully_shard (FSDP2)",
     "torch.distributed.device_mesh.init_device_mesh": "init_device_mesh (tensor/device-mesh parallelism)",
@@ -148,6 +183,7 @@ DISTRIBUTED_UNMAPPED: dict[str, str] = {
 }
 #: the Lightning strategies classes the converter writes (under ``<alias>.strategies``)
 DDP_STRATEGY_CLASS = "DDPStrategy"
+FSDP_STRATEGY_CLASS = "FSDPStrategy"
 
 # --- Lightning -----------------------------------------------------------------------------
 #: the top-level packages of Lightning (any import of one makes a file a Lightning file)

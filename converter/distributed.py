@@ -1,5 +1,6 @@
-"""Analysis: hand-written distributed data-parallel training, as Lightning's DDP strategy will
-stand in for it (read-only; refusals say what cannot be mapped and why).
+"""Analysis: hand-written distributed data-parallel training, as Lightning's DDP strategy (or its
+FSDP strategy, for one FullyShardedDataParallel wrap) will stand in for it (read-only; refusals
+say what cannot be mapped and why).
 
 What it reads, in the script's own terms:
 
@@ -10,15 +11,15 @@ What it reads, in the script's own terms:
   ``init_process_group(...)`` itself or the call of a helper doing only that (``setup(rank,
   world_size)``) — and its backend; the Trainer is built there, so that its ranks exist where
   the script's did;
-* **the wraps**: ``ddp_model = DDP(model, device_ids=[rank], ...)`` and the options DDP gets;
+* **the wraps**: ``ddp_model = DDP(model, device_ids=[rank], ...)`` and the options DDP gets, or
+  the one ``model = FSDP(model, auto_wrap_policy=..., device_id=...)`` and the options FSDP gets;
 * **the samplers**: ``DistributedSampler(dataset, ...)`` and ``sampler.set_epoch(epoch)``;
 * **the rank and world-size names**: the spawned function's first parameter, names read from
   the launcher's environment or from ``dist.get_rank()`` / ``dist.get_world_size()``;
 * **the plumbing** that goes: ``MASTER_ADDR``/``MASTER_PORT`` writes, ``torch.cuda.set_device``,
   ``destroy_process_group()``, helpers that did only that.
 
-The idioms ``distributed-launch``, ``distributed-wrap``, ``distributed-sampler`` and
-``rank-guards`` turn these facts into the plan.
+The idioms ``distributed-training`` and ``fsdp-training`` turn these facts into the plan.
 
 It stays one module, over issue 12's ~400 lines, because one reader gathers these facts, each
 step from what the steps before it found (the process group is checked against the launch's
@@ -36,8 +37,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..api_knowledge import (
-    DDP_DEVICE_OPTIONS, DDP_STRATEGY_OPTIONS, DDP_WRAPPERS, DESTROY_PROCESS_GROUP, DISTRIBUTED_SAMPLERS, INIT_PROCESS_GROUP,
-    LAUNCHER_ENVIRONMENT, PROCESS_SPAWN, RANK_QUERIES, SET_DEVICE_CALLS, dotted_name,
+    DDP_DEVICE_OPTIONS, DDP_STRATEGY_OPTIONS, DDP_WRAPPERS, DESTROY_PROCESS_GROUP, DISTRIBUTED_SAMPLERS, FSDP_DEVICE_OPTIONS,
+    FSDP_REFUSED_OPTIONS, FSDP_STRATEGY_OPTIONS, FSDP_WRAPPERS, INIT_PROCESS_GROUP, LAUNCHER_ENVIRONMENT, PROCESS_SPAWN, RANK_QUERIES, SET_DEVICE_CALLS, dotted_name,
 )
 from .facts import Layout
 from .functions import bind_arguments
@@ -71,12 +72,14 @@ class GroupSetup:
 
 @dataclass(frozen=True, eq=False)
 class Wrap:
-    """``ddp_model = DDP(model, device_ids=[rank], find_unused_parameters=True)``."""
+    """``ddp_model = DDP(model, device_ids=[rank], find_unused_parameters=True)`` or
+    ``model = FSDP(model, auto_wrap_policy=policy)``."""
 
     statement: cst.BaseStatement
     target: str  #: the wrapped model's name (``ddp_model``; ``model`` when rebound)
     model: str  #: the model it wraps
-    options: tuple[tuple[str, str], ...]  #: DDPStrategy keyword -> code
+    options: tuple[tuple[str, str], ...]  #: DDPStrategy / FSDPStrategy keyword -> code
+    sharded: bool = False  #: FullyShardedDataParallel (else DistributedDataParallel)
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,7 +248,7 @@ class _Reader:
         script = self.script
         inits = calls_of(script, script.module, INIT_PROCESS_GROUP)
         spawns = calls_of(script, script.module, PROCESS_SPAWN)
-        wraps = calls_of(script, script.module, DDP_WRAPPERS)
+        wraps = calls_of(script, script.module, DDP_WRAPPERS | FSDP_WRAPPERS)
         samplers = calls_of(script, script.module, DISTRIBUTED_SAMPLERS)
         if not (inits or spawns or wraps or samplers):
             return None
@@ -491,29 +494,49 @@ class _Reader:
     # --- wraps -------------------------------------------------------------------------------------------
     def _wraps(self, calls: list[cst.Call]) -> list[Wrap]:
         out = []
+        sharded_calls = [c for c in calls if self.script.qualified_call(c) in FSDP_WRAPPERS]
+        if sharded_calls and len(calls) > 1:
+            second = calls[1]
+            raise Unsupported(
+                self.line(second),
+                "FullyShardedDataParallel with a second DDP/FSDP wrap: units wrapped by hand (or DDP and FSDP together) are "
+                "not converted; FSDPStrategy wraps the LightningModule once, with the script's auto_wrap_policy",
+            )
         for call in calls:
+            sharded = call in sharded_calls
+            wrapper = "FullyShardedDataParallel" if sharded else "DistributedDataParallel"
             statement = self.script.parents.statement_of(call)
             assigned = _single_assign(statement)
             line = self.line(call)
             if assigned is None or assigned[1] is not call or dotted_name(assigned[0]) is None:
-                raise Unsupported(line, "DistributedDataParallel(...) is not assigned to a name; only `ddp_model = DDP(model, ...)` is converted")
+                raise Unsupported(line, f"{wrapper}(...) is not assigned to a name; only `model = {'FSDP' if sharded else 'DDP'}(model, ...)` is converted")
             positional = [a for a in call.args if a.keyword is None]
             keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+            if sharded and (len(positional) > 1 or any(a.star for a in call.args)):
+                raise Unsupported(line, f"{wrapper}(...) takes its options by position or unpacked; only keyword options are mapped")
             model = positional[0].value if positional else keywords.get("module")
             if model is None or dotted_name(model) is None:
-                raise Unsupported(line, "DistributedDataParallel wraps an expression, not a model variable")
-            options = []
-            for keyword, value in keywords.items():
-                if keyword in DDP_DEVICE_OPTIONS:
-                    continue
-                if keyword not in DDP_STRATEGY_OPTIONS:
-                    raise Unsupported(line, f"DistributedDataParallel({keyword}=...): Lightning's DDPStrategy has no equivalent for it")
-                visible = _module_names(self.script) | self._scope_names_before(self.scope)
-                if _free_names(value) - visible:
-                    raise Unsupported(line, f"DistributedDataParallel({keyword}={code_of(value)}) reads names the Trainer cannot see")
-                options.append((keyword, code_of(value)))
-            out.append(Wrap(statement, dotted_name(assigned[0]), dotted_name(model), tuple(options)))
+                raise Unsupported(line, f"{wrapper} wraps an expression, not a model variable")
+            out.append(Wrap(statement, dotted_name(assigned[0]), dotted_name(model), tuple(self._wrap_options(line, wrapper, keywords, sharded)), sharded))
         return out
+
+    def _wrap_options(self, line: int, wrapper: str, keywords: dict, sharded: bool) -> list[tuple[str, str]]:
+        """The wrap's options as strategy keywords (the device placement goes: Lightning places the module)."""
+        placing, mapped = (FSDP_DEVICE_OPTIONS, FSDP_STRATEGY_OPTIONS) if sharded else (DDP_DEVICE_OPTIONS, DDP_STRATEGY_OPTIONS)
+        strategy = "FSDPStrategy" if sharded else "DDPStrategy"
+        options = []
+        for keyword, value in keywords.items():
+            if keyword in placing:
+                continue
+            if sharded and keyword in FSDP_REFUSED_OPTIONS:
+                raise Unsupported(line, f"{wrapper}({keyword}=...): {FSDP_REFUSED_OPTIONS[keyword]}")
+            if keyword not in mapped:
+                raise Unsupported(line, f"{wrapper}({keyword}=...): Lightning's {strategy} has no equivalent for it")
+            visible = _module_names(self.script) | self._scope_names_before(self.scope)
+            if _free_names(value) - visible:
+                raise Unsupported(line, f"{wrapper}({keyword}={code_of(value)}) reads names the Trainer cannot see")
+            options.append((keyword, code_of(value)))
+        return options
 
     # --- samplers --------------------------------------------------------------------------------------
     def _samplers(self, calls: list[cst.Call]) -> list[SamplerUse]:

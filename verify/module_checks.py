@@ -46,16 +46,35 @@ class FitCapture:
 
     module: Any
     trainer: Any
-    digest: str  #: of the module's state_dict when fit returned
+    digest: str  #: of the module's state_dict when fit returned (FSDP: the full one, gathered)
     global_step: int
+    sharded: bool = False  #: trained under FSDPStrategy: the module object holds only this rank's shards
+
+
+def is_sharded(trainer) -> bool:
+    """Did ``trainer`` train under Lightning's FSDPStrategy (or a subclass)?"""
+    return any(cls.__name__ == "FSDPStrategy" for cls in type(getattr(trainer, "strategy", None)).__mro__)
+
+
+def fit_digest(module, trainer) -> tuple[str, bool]:
+    """The digest of what ``fit`` trained: the module's state_dict, or under FSDP the full state
+    dict the strategy gathers for its checkpoints (a collective: every rank calls it)."""
+    if is_sharded(trainer):
+        return state_dict_digest(trainer.strategy.lightning_module_state_dict()), True
+    return state_digest(module), False
 
 
 def state_digest(module) -> str:
     """sha256 over the module's state_dict: names, dtypes, shapes and bytes, in order."""
+    return state_dict_digest(module.state_dict())
+
+
+def state_dict_digest(state: dict) -> str:
+    """sha256 over a state_dict: names, dtypes, shapes and bytes, in order."""
     import torch
 
     digest = hashlib.sha256()
-    for name, value in module.state_dict().items():
+    for name, value in state.items():
         if not isinstance(value, torch.Tensor):
             continue
         data = value.detach().to("cpu").contiguous()
@@ -77,6 +96,10 @@ def check_pickle(fit: FitCapture) -> ModuleCheck:
     if where is not None:
         return ModuleCheck(PICKLE, "skipped", f"{cls.__name__} is defined inside {where}: pickle needs a class "
                                               "importable at module level")
+    if fit.sharded:
+        return ModuleCheck(PICKLE, "skipped", f"{cls.__name__} was trained under FSDPStrategy: the object holds this "
+                                              "rank's shards inside FSDP's wrappers (not picklable); its checkpoint holds the "
+                                              "full module")
     try:
         copy = pickle.loads(pickle.dumps(fit.module))
     except Exception as exc:

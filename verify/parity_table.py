@@ -438,6 +438,20 @@ differs by design: Lightning's rank 0 is the launching process). The distributed
 `mp.spawn` pair, a torchrun pair, and a conversion that differs on rank 1 only (exit 1, "step 3
 on rank 1").
 
+**FSDP on CPU.** Lightning's `FSDPStrategy` runs only on GPUs (its accelerator check refuses
+`accelerator="cpu"`, and it hands FullyShardedDataParallel `device_id=None` there, which torch
+refuses), while torch's FSDP runs on CPU under gloo with `device_id=torch.device("cpu")`, as
+the originals do. So in verify runs only, and only when torch sees no CUDA device, the runner
+replaces `FSDPStrategy` with a subclass (pl_convert.verify.fsdp_cpu) that passes that check and
+wraps exactly as Lightning does (the same `cpu_offload`, `mixed_precision`, `sharding_strategy`,
+`auto_wrap_policy`, `use_orig_params=True`...) with `device_id=torch.device("cpu")`; nothing
+else changes. An FSDP rank's parameter digest is over the full parameters, gathered with
+`summon_full_params` when the process group is torn down (pl_convert.verify.fsdp_params):
+the script's FSDP lays its shards out without padding (`use_orig_params=False`), Lightning's with
+per-parameter alignment (`use_orig_params=True`), so the same numbers sit in other shards.
+Measured: `fsdp_spawn` is bitwise equal rank by rank (loss traces and full parameters). GPU not
+measured — no GPU lent.
+
 **Where Lightning cannot be bitwise equal** (measured with `--nproc 2`, 2 CPU processes):
 
 {distributed_limits}

@@ -8,7 +8,8 @@ run records itself: ``sitecustomize`` (a directory put first on ``PYTHONPATH``) 
 :func:`start_rank_recording` when :data:`RANK_DIR_ENV` is set. A process that joins a process
 group (``torch.distributed.init_process_group``) learns its rank there, and at exit writes
 ``<dir>/<label>.rank<R>.json`` (a :class:`~.record.RunRecord`): its loss trace and the digest of
-the parameters it trained. Processes that never join a group (the launcher, the spawning parent,
+the parameters it trained (an FSDP model's full parameters, gathered when the group is torn
+down: :mod:`.fsdp_params`). Processes that never join a group (the launcher, the spawning parent,
 DataLoader workers) write nothing.
 """
 
@@ -115,9 +116,28 @@ class RankWriter:
 
         init_process_group.__doc__ = init.__doc__
         dist.init_process_group = init_process_group
+        destroy = dist.destroy_process_group
+
+        def destroy_process_group(*args, **kwargs):
+            if not args and not kwargs.get("group"):
+                writer.digest_sharded_parameters()
+            return destroy(*args, **kwargs)
+
+        destroy_process_group.__doc__ = destroy.__doc__
+        dist.destroy_process_group = destroy_process_group
         # ``from torch.distributed import init_process_group`` after this gets the hooked one;
         # Lightning calls it as ``torch.distributed.init_process_group`` too.
         atexit.register(self.write)
+
+    def digest_sharded_parameters(self) -> None:
+        """An FSDP run's full parameters, hashed while the process group still exists
+        (:mod:`.fsdp_params`); the record then keeps that digest."""
+        if self.rank is None or self.recorder.record.final_params_sha256 is not None:
+            return
+        try:
+            self.recorder._digest_parameters()
+        except Exception as exc:  # keep the losses; say why the digest is missing
+            self.recorder.record.error = f"gathering the FSDP parameters failed: {type(exc).__name__}: {exc}"
 
     def write(self) -> None:
         if self.rank is None:

@@ -19,13 +19,16 @@ script held only in memory runs as if it sat next to the original). Before it st
   (every value logged), ``LightningModule.backward`` and ``Strategy.training_step`` (so that a
   run proves its steps came from Lightning), and torchvision's ``MNIST`` to serve the verify
   data root to a script whose own data root has no MNIST (offline; never a download);
+* on a machine without CUDA, lets Lightning's ``FSDPStrategy`` run on CPU processes as the
+  originals' FSDP does (:mod:`.fsdp_cpu`: ``device_id=torch.device("cpu")``, nothing else changed);
 * keeps every line the script's own code prints and every ``SummaryWriter.add_scalar`` it
   calls, and gives its code a virtual clock (:mod:`.script_output`);
 * with ``--metrics``, records the values the script computes for the metrics its conversion logs
   (:mod:`.metric_trace`);
 * with ``--progress``, keeps a small JSON file up to date (steps so far, epoch) for the parent.
 
-When the script ends, the runner hashes the trained parameters, evaluates the trained model on
+When the script ends, the runner hashes the trained parameters (an FSDP model's gathered whole:
+:mod:`.fsdp_params`), evaluates the trained model on
 the script's own MNIST test set (the accuracy is reported, never used to judge equality), and
 writes a :class:`~pl_convert.verify.record.RunRecord`.
 """
@@ -49,6 +52,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+from .fsdp_cpu import keep_connector_check, substitute_cpu_fsdp
 from .metric_trace import MetricTracer, scalar
 from .record import RunRecord
 from .script_output import PrintedLines, ScriptFiles, install_virtual_clock
@@ -234,6 +238,8 @@ class Recorder:
             hooks.register(f"{package}.trainer.trainer", self._hook_trainer)
             hooks.register(f"{package}.core.module", self._hook_module)
             hooks.register(f"{package}.strategies.strategy", self._hook_strategy)
+            hooks.register(f"{package}.strategies", substitute_cpu_fsdp)
+            hooks.register(f"{package}.trainer.connectors.accelerator_connector", keep_connector_check)
         hooks.register("torchvision.datasets.mnist", self._hook_mnist)
         hooks.register("torch.utils.tensorboard.writer", self._hook_summary_writer)
 
@@ -277,11 +283,12 @@ class Recorder:
             setattr(trainer_class, name, wrapped)
 
     def _capture_fit(self, trainer, module) -> None:
-        from .module_checks import FitCapture, state_digest
+        from .module_checks import FitCapture, fit_digest
 
         self.fit_called = True
         try:
-            self.last_fit = FitCapture(module, trainer, state_digest(module), int(trainer.global_step))
+            digest, sharded = fit_digest(module, trainer)
+            self.last_fit = FitCapture(module, trainer, digest, int(trainer.global_step), sharded)
         except Exception:  # the checks then say nothing was captured
             self.last_fit = None
 
@@ -417,6 +424,13 @@ class Recorder:
         import torch
 
         params = self._trained_parameters()
+        self.record.optimizers = len(self.optimizers)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            from .fsdp_params import digest_full_parameters, fsdp_roots
+
+            roots = fsdp_roots()  # sharded: the full parameters, gathered (a collective, every rank)
+            if roots and digest_full_parameters(self.record, roots):
+                return
         digest = hashlib.sha256()
         squares = 0.0
         count = 0

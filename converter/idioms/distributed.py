@@ -44,7 +44,8 @@ class DistributedDataParallelTraining(Idiom):
 
     ## Refuses
 
-    Sharding and model parallelism (FSDP, ``fully_shard``, device meshes, pipelines, ZeRO, RPC),
+    Sharding and model parallelism other than one ``FullyShardedDataParallel`` wrap (idiom
+    ``fsdp-training``): ``fully_shard``, device meshes, pipelines, ZeRO, RPC,
     processes started one by one, a training not in the spawned function, a process group set up
     with a store or a hand-computed rank, DDP options Lightning has no place for, a sampler whose
     order Lightning's would not reproduce (another seed, ``shuffle=False``, ``drop_last=True``),
@@ -211,15 +212,15 @@ class DistributedDataParallelTraining(Idiom):
         ),
         Example(
             before="""
-            from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+            from torch.distributed.fsdp import fully_shard
 
-            model = FSDP(model)
+            fully_shard(model)
             for x, y in loader:
                 optimizer.zero_grad()
                 F.cross_entropy(model(x), y).backward()
                 optimizer.step()
             """,
-            refused="FullyShardedDataParallel",
+            refused="fully_shard (FSDP2)",
         ),
     )
     order = 57  # after devices (55): the strategy chooses the devices
@@ -234,8 +235,8 @@ class DistributedDataParallelTraining(Idiom):
                     raise Unsupported(
                         script.line(node),
                         f"{DISTRIBUTED_UNMAPPED[name]}: sharded, model-parallel or RPC training, which the converter does "
-                        "not map onto a Lightning strategy (only DistributedDataParallel becomes strategy=\"ddp\"; FSDP wrap "
-                        "policies are not read)",
+                        "not map onto a Lightning strategy (only DistributedDataParallel becomes strategy=\"ddp\" and one "
+                        "FullyShardedDataParallel(model, ...) wrap FSDPStrategy(...))",
                     )
                 if name in PROCESS_CLASSES:
                     raise Unsupported(script.line(node), f"{name}(...): processes started one by one; Lightning's launcher starts one per device itself")
@@ -286,6 +287,8 @@ class DistributedDataParallelTraining(Idiom):
         script = plan.facts.script
         strategy_options = dict(_backend_option(dist))
         for wrap in dist.wraps:
+            if wrap.sharded:
+                continue  # idiom fsdp-training: FSDPStrategy
             for keyword, code in wrap.options:
                 strategy_options[keyword] = code
             plan.remove(wrap.statement, "removed the DistributedDataParallel wrap (strategy=\"ddp\" wraps the module)")
@@ -318,6 +321,7 @@ class DistributedDataParallelTraining(Idiom):
         for stmt in dist.plumbing:
             if not plan.is_removed(stmt):
                 plan.remove(stmt, "removed process-group plumbing (Lightning's launcher does it)")
+        _check_set_epoch(plan, dist)
         for stmt in dist.set_epoch_calls:
             if not _in_region(plan, stmt) and not plan.is_removed(stmt):
                 plan.remove(stmt, "removed sampler.set_epoch (Lightning calls it every epoch)")
@@ -358,7 +362,7 @@ class DistributedDataParallelTraining(Idiom):
             if stmt is plan.facts.region or plan.is_removed(stmt) or not _reads(stmt, set(wrapped)):
                 continue
             plan.rewrites.append(Rewrite(stmt, lambda node, m=mapping, w=wrapped: substitute_names(node.visit(_Unwrap(w)), m)))
-            plan.change(stmt, "the DDP-wrapped model → the model itself")
+            plan.change(stmt, f"the {'FSDP' if any(w.sharded for w in dist.wraps) else 'DDP'}-wrapped model → the model itself")
 
     def _launch(self, plan: Plan, dist: DistributedFacts) -> None:
         spawn = dist.spawn
@@ -394,6 +398,8 @@ class DistributedDataParallelTraining(Idiom):
                 continue
             if any(stmt is a for a in facts.devices.assigns):
                 continue  # the device choice (``cuda:{local_rank}``): the Trainer's devices stand in for it
+            if _only_moves_model(plan, stmt, set(names)):
+                continue  # ``model = Net().to(rank)``: the move goes (idiom devices), the rank with it
             read = _reads(stmt, set(names)) or contains(stmt, lambda n: isinstance(n, cst.Call) and script.qualified_call(n) in RANK_QUERIES)
             if not read:
                 continue
@@ -469,6 +475,23 @@ def _environment_names(script: Script, dist: DistributedFacts) -> set[str]:
     return found
 
 
+def _only_moves_model(plan: Plan, stmt: cst.BaseStatement, ranks: set[str]) -> bool:
+    """Is ``stmt`` a model's construction that reads the rank only in its device move
+    (``model = Net().to(rank)``), which the idiom ``devices`` strips?"""
+    if not any(model.assign is stmt for model in plan.facts.models):
+        return False
+
+    class _Moves(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+            func = updated.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("to", "cuda") and len(updated.args) == 1 \
+                    and isinstance(updated.args[0].value, cst.Name) and updated.args[0].value.value in ranks:
+                return func.value
+            return updated
+
+    return not _reads(stmt.visit(_Moves()), ranks)
+
+
 def _set_epoch_receiver(stmt: cst.BaseStatement) -> str | None:
     """``sampler`` of ``sampler.set_epoch(epoch)``."""
     call = expr_call(stmt)
@@ -494,6 +517,25 @@ def _literal(code: str | None) -> str | None:
     except cst.ParserSyntaxError:
         return None
     return node.evaluated_value if isinstance(node, cst.SimpleString) else None
+
+
+def _check_set_epoch(plan: Plan, dist: DistributedFacts) -> None:
+    """``sampler.set_epoch(epoch)`` goes because Lightning calls it with the epoch it counts from
+    0: the script's epoch must be that number (``for epoch in range(1, n + 1)`` is one more)."""
+    epoch = plan.facts.epoch
+    if epoch is None or not isinstance(epoch.start, cst.Integer) or epoch.start.evaluated_value == 0:
+        return  # from 0, or from a resumed count (``range(epochs_run, n)``: the epoch Lightning resumes at)
+    for stmt in dist.set_epoch_calls:
+        call = expr_call(stmt)
+        if call is None or not call.args or code_of(call.args[0].value).replace(" ", "") == f"{epoch.var}-{code_of(epoch.start)}":
+            continue
+        if contains(call.args[0].value, lambda n: isinstance(n, cst.Name) and n.value == epoch.var):
+            raise Unsupported(
+                plan.facts.script.line(stmt),
+                f"{code_of(call)}: the epoch counts from {code_of(epoch.start)}, Lightning's sampler is set to the epoch "
+                "counted from 0 (a different shuffle every epoch); count the epochs from 0 or pass `epoch - "
+                f"{code_of(epoch.start)}`",
+            )
 
 
 def _check_sampler(script: Script, use: SamplerUse, dist: DistributedFacts) -> None:
