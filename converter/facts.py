@@ -35,6 +35,8 @@ class StepFunction:
     renamed: tuple[str, ...]  #: its locals that the loop uses too (they get the function's name)
     body: tuple[cst.BaseStatement, ...]  #: its statements, without docstring and final return
     returned: cst.BaseExpression | None
+    #: ``train_iter_epoch = epoch + 1``: an expression argument, evaluated once where the call was
+    prologue: tuple[cst.BaseStatement, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,7 +34,52 @@ def wrap_bracketed(indent: str, head: str, items: list[str], close: str, unit: s
     middle = f"{inner}{', '.join(items)}"
     if len(middle) <= limit:
         return f"{indent}{head}\n{middle}\n{indent}{close}"
-    return f"{indent}{head}\n" + "".join(f"{inner}{item},\n" for item in items) + f"{indent}{close}"
+    return f"{indent}{head}\n" + "".join(line for item in items for line in _item_lines(inner, item, unit, limit)) + f"{indent}{close}"
+
+
+def _item_lines(indent: str, item: str, unit: str, limit: int) -> list[str]:
+    """One item of a one-per-line list, with its trailing comma; a call that still does not fit
+    (``strategy=FSDPStrategy(...)``) is split the same way, one level down."""
+    if len(f"{indent}{item},") <= limit:
+        return [f"{indent}{item},\n"]
+    call = split_call(item)
+    if call is None:
+        return [f"{indent}{item},\n"]
+    head, arguments = call
+    return [wrap_bracketed(indent, head, arguments, ")", unit, limit) + ",\n"]
+
+
+def split_call(code: str) -> tuple[str, list[str]] | None:
+    """``("f(", ["a", "b=c"])`` for ``f(a, b=c)`` (also ``x=f(...)``): the text up to the call's
+    opening bracket and its top-level arguments; None when ``code`` is not one call ending with
+    its closing bracket. Commas inside brackets and strings stay inside their argument."""
+    depth, quote, start, opening = 0, "", 0, -1
+    arguments: list[str] = []
+    for index, char in enumerate(code):
+        if quote:
+            if char == quote and code[index - 1] != "\\":
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+            if depth == 1:
+                if char != "(" or opening != -1:
+                    return None
+                opening, start = index, index + 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                if index != len(code) - 1:
+                    return None
+                arguments.append(code[start:index].strip())
+        elif char == "," and depth == 1:
+            arguments.append(code[start:index].strip())
+            start = index + 1
+    if opening <= 0 or depth != 0 or quote or not code.endswith(")"):
+        return None
+    return code[: opening + 1], [a for a in arguments if a]
 
 
 def wrap_text(indent: str, text: str, limit: int) -> list[str]:

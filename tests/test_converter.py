@@ -466,6 +466,53 @@ def test_step_functions_that_cannot_be_inlined_are_refused(change, reason) -> No
     assert reason in result.reasons[0].message
 
 
+def test_expression_arguments_of_a_step_function_are_evaluated_once_where_the_call_was() -> None:
+    body = STEP_FUNCTION.replace("loss = train_step(model, x, t, optimizer)", "loss = train_step(model, x * 2, t, optimizer)")
+    out = ok(body)
+    step = out[out.index("def training_step"):out.index("def on_train_epoch_end")]
+    # bound once, before the body, as Python binds an argument; the body reads the local
+    assert step.index("train_step_x = x * 2") < step.index("F.cross_entropy(")
+    assert "self.model(train_step_x)" in step and "x * 2" not in step.replace("train_step_x = x * 2", "")
+    # an unpacked expression is still refused, with its text
+    _, result = convert(STEP_FUNCTION.replace("loss = train_step(model, x, t, optimizer)", "loss = train_step(model, *make(x), optimizer)"))
+    assert result.status is Status.NOT_CONVERTIBLE
+    assert "train_step() is called with an unpacked expression (`*make(x)`)" in result.reasons[0].message
+
+
+FULL_BATCH = """\
+def evaluate(net):
+    net.eval()
+    with torch.no_grad():
+        return F.cross_entropy(net(features), labels).item()
+
+
+def train_iter(epoch, net, opt, data):
+    net.train()
+    opt.zero_grad()
+    loss = F.cross_entropy(net(data[0]), data[1])
+    loss.backward()
+    opt.step()
+    print(epoch, loss.item(), evaluate(net))
+
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+features, labels = torch.randn(16, 4), torch.randint(0, 2, (16,))
+for epoch in range(5):
+    train_iter(epoch + 1, model, optimizer, (features, labels))
+"""
+
+
+def test_a_full_batch_step_that_evaluates_keeps_its_model_train() -> None:
+    """Each step scores the model in eval mode; Lightning would not switch back to train mode
+    before the next step, so the step's own ``model.train()`` stays (else dropout is off from the
+    second step on: measured, losses differ from step 2)."""
+    out = ok(FULL_BATCH)
+    step = out[out.index("def training_step"):out.index("def configure_optimizers")]
+    assert "self.model.train()" in step
+    assert "train_iter_epoch = epoch + 1" in step and "train_iter_data = (features, labels)" in step
+
+
 def test_scheduler_stepped_before_the_batch_loop_stays_in_its_place() -> None:
     """Lightning steps a configured scheduler at the end of the epoch: one stepped at the start
     keeps its own call (configuring it as well stepped it twice per epoch)."""
@@ -700,3 +747,27 @@ def test_enclosing_name_lightning_already_has_gets_a_trailing_underscore() -> No
     out = ok(body)
     assert "self.hparams_ = hparams" in out and "print(self.hparams_.lr)" in out
     assert "self._hparams" not in out and "lr=self.hparams_.lr" in out
+
+
+def test_an_argument_that_is_a_long_call_is_wrapped_one_level_down_as_black_would() -> None:
+    """The FSDP strategy argument alone is longer than the line: black splits the inner call too
+    (checked against black 24+: the same text)."""
+    from pl_convert.converter.wrapping import split_call, wrap_bracketed
+
+    strategy = ('strategy=pl.strategies.FSDPStrategy(process_group_backend="nccl" if torch.cuda.is_available() '
+                'else "gloo", auto_wrap_policy=my_auto_wrap_policy)')
+    items = ["max_epochs=args.epochs", 'accelerator="gpu" if torch.cuda.is_available() else "cpu"', "devices=world_size", strategy]
+    assert wrap_bracketed("    ", "trainer = pl.Trainer(", items, ")", "    ", 88) == (
+        "    trainer = pl.Trainer(\n"
+        "        max_epochs=args.epochs,\n"
+        '        accelerator="gpu" if torch.cuda.is_available() else "cpu",\n'
+        "        devices=world_size,\n"
+        "        strategy=pl.strategies.FSDPStrategy(\n"
+        '            process_group_backend="nccl" if torch.cuda.is_available() else "gloo",\n'
+        "            auto_wrap_policy=my_auto_wrap_policy,\n"
+        "        ),\n"
+        "    )"
+    )
+    # commas inside strings and brackets stay inside their argument; not one call: None
+    assert split_call('f("a, b", g(c, d), [e, f])') == ("f(", ['"a, b"', "g(c, d)", "[e, f]"])
+    assert split_call("f(a)(b)") is None and split_call("x[0](a)") is None and split_call("name") is None

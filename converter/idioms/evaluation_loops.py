@@ -136,7 +136,10 @@ class EvaluationLoops(Idiom):
             return [s for s in statements if not any(is_call_statement(s, m, "eval") or is_call_statement(s, m, "train") for m in calls)]
         if source.part in _KEEP_MODES:
             return statements
-        if source.part in (Part.EPOCH_START, Part.TRAIN_START) and self._keeps_train(plan):
+        if source.part in (Part.EPOCH_START, Part.TRAIN_START, Part.TRAIN_STEP) and self._keeps_train(plan):
+            # a per-batch model.train() too: an evaluation the step itself runs (a full-batch
+            # loop that scores the model every step) switches to eval mode, and Lightning would
+            # not switch back before the next step
             return statements
         statements = apply(RemoveCalls({f"{m}.{mode}" for m in calls for mode in ("train", "eval")}), statements)
         # Lightning's evaluation hooks already run without gradients (and in its precision)

@@ -10,7 +10,7 @@ import libcst as cst
 from ..facts import Layout, StepFunction
 from ..functions import bind_arguments
 from ..idiom import Example, Idiom
-from ..names import usage_of
+from ..names import fresh_name, usage_of
 from ..script import Script, Unsupported
 from ..transforms import ReplaceCall, substitute_names
 from ..tree import calls_named, code_of, innermost_loop, is_docstring
@@ -32,7 +32,10 @@ class StepFunctions(Idiom):
 
     A step function called more than once or from a nested block of the loop, decorated or
     async, returning from the middle of its body, a generator, declaring nonlocals (or globals,
-    inside a function), called with an expression argument, or with a computed default.
+    inside a function), called with an unpacked expression (``*f(x)``), or with a computed
+    default. An expression argument (``train_iter(epoch + 1, model, (features, adj))``) is
+    evaluated once, where the call was, into a local named after the function
+    (``train_iter_epoch = epoch + 1``), as Python evaluates it before the body runs.
 
     ## Why
 
@@ -114,8 +117,8 @@ def find_step_function(script: Script, function: cst.FunctionDef, in_function_sc
     if problem:
         raise Unsupported(where, f"{name}() {problem}; cannot inline it into the batch loop")
     for arg in call.args:
-        if not arg.star and not _simple_argument(arg.value):
-            raise Unsupported(line(call), f"{name}() is called with an expression argument (`{code_of(arg.value)}`); pass a variable")
+        if arg.star and not _simple_argument(arg.value):
+            raise Unsupported(line(call), f"{name}() is called with an unpacked expression (`{arg.star}{code_of(arg.value)}`); unpack a variable")
     supplied = {arg.keyword.value for arg in call.args if arg.keyword is not None}
     positional = [a for a in call.args if a.keyword is None]
     all_params = list(function.params.posonly_params) + list(function.params.params)
@@ -134,7 +137,20 @@ def find_step_function(script: Script, function: cst.FunctionDef, in_function_sc
     used_by_loop |= usage_of(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(loop.target)], cst.Name("batch"))])).stores
     scope_names = usage_of(*script.module.body).stores
     renamed = tuple(local for local in sorted(local_names) if local in used_by_loop or local in scope_names)
-    return StepFunction(function, loop, call, statement, bindings, renamed, tuple(body), returned)
+    # an expression argument (`epoch + 1`, `(features, adj)`) is evaluated once, where the call
+    # was, into a local named after the function, as Python binds it before the body runs
+    taken = used_by_loop | scope_names | local_names | {f"{name}_{local}" for local in renamed}
+    if body:
+        taken |= usage_of(*body).loads
+    prologue = []
+    for param, value in list(bindings.items()):
+        if _simple_argument(value):
+            continue
+        local = fresh_name(f"{name}_{param}", taken)
+        taken.add(local)
+        prologue.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(local))], value)]))
+        bindings[param] = cst.Name(local)
+    return StepFunction(function, loop, call, statement, bindings, renamed, tuple(body), returned, tuple(prologue))
 
 
 def _forbidden(function: cst.FunctionDef, body: list[cst.BaseStatement], in_function_scope: bool) -> str | None:
@@ -176,7 +192,7 @@ def inline(step: StepFunction, script: Script) -> list[cst.BaseStatement]:
     name = step.function.name.value
     mapping: dict[str, cst.BaseExpression] = dict(step.bindings)
     mapping.update({local: cst.Name(f"{name}_{local}") for local in step.renamed})
-    inlined = [s for s in substitute_names(list(step.body), mapping) if not _is_global(s)]
+    inlined = [*step.prologue, *(s for s in substitute_names(list(step.body), mapping) if not _is_global(s))]
     returned = substitute_names(step.returned, mapping) if step.returned is not None else None
     statement, call = step.statement, step.call
 
