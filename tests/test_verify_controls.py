@@ -86,7 +86,8 @@ def test_accumulator_not_reset_each_epoch(tmp_path, mnist_root) -> None:
 @pytest.mark.slow
 def test_loss_divided_by_the_number_of_batches(tmp_path, mnist_root) -> None:
     original, converted = broken_conversion(
-        tmp_path, "function_style", "self.test_loss /= len(self.test_loader.dataset)", "self.test_loss /= len(self.test_loader)"
+        tmp_path, "function_style", "self.test_loss /= len(self.trainer.val_dataloaders.dataset)",
+        "self.test_loss /= len(self.trainer.val_dataloaders)"
     )
     data, output = run_verify(original, converted, mnist_root, tmp_path, *DRY_RUN)
     assert_training_unchanged(data)
