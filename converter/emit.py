@@ -194,7 +194,8 @@ def render_class(plan: Plan, indent: str, newline: str, comments: dict[str, str]
     lines.append(f"{u}{u}super().__init__()")
     if built is not None:
         ignore = f"ignore={built.ignored!r}".replace("'", '"') if built.ignored else ""
-        lines.append(f"{u}{u}self.save_hyperparameters({ignore})")
+        if _records_hyperparameters(params, built):  # nothing to record: no call
+            lines.append(f"{u}{u}self.save_hyperparameters({ignore})")
         call = built.call.replace("\n", newline + u * 2)
         lines.append(f"{u}{u}self.{facts.forward_model.name} = {call}")
         lines += [f"{u}{u}" + edit.replace("\n", newline + u * 2) for edit in built.edits]
@@ -292,13 +293,23 @@ def _top_level_items(text: str) -> list[str]:
     return [item for item in items if item]
 
 
+def _records_hyperparameters(params: list[str], built) -> bool:
+    """Does ``save_hyperparameters`` have anything to record (a parameter it does not ignore)?"""
+    return any(param.split("=")[0] not in built.ignored for param in params)
+
+
 def _class_docstring(plan: Plan) -> list[str]:
     """The class docstring: where it comes from, and what ``load_from_checkpoint`` needs."""
     lifted = plan.lifted
     built = plan.built_model
     where = (lifted.where or f"``{lifted.function}()``") if lifted is not None else "this script"
     cls = plan.class_name
-    if built is not None and not built.ignored:
+    if built is not None and not built.ignored and not built.parameters:
+        text = (
+            f"It builds the model itself, from constants, so ``{cls}.load_from_checkpoint(path)`` "
+            "rebuilds the trained module."
+        )
+    elif built is not None and not built.ignored:
         text = (
             "It builds the model from its hyperparameters, which ``save_hyperparameters()`` records in "
             f"every checkpoint, so ``{cls}.load_from_checkpoint(path)`` rebuilds the trained module."

@@ -297,8 +297,8 @@ def test_function_style_train_and_test_are_inlined() -> None:
             "model = nn.Linear(4, 2)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
             "def train_step(x, t):\n    optimizer.zero_grad()\n    loss = F.cross_entropy(model(x), t)\n"
             "    loss.backward()\n    optimizer.step()\n    return loss.item()\n\n"
-            "for x, t in loader:\n    print(train_step(x * 2, t))\n",
-            "train_step() is called with an expression argument (`x * 2`)",
+            "for x, t in loader:\n    print(train_step(*make(x, t)))\n",
+            "train_step() is called with an unpacked expression (`*make(x, t)`)",
         ),
     ],
 )
