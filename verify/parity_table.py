@@ -168,8 +168,10 @@ def render(rows: list[Row], environment: str, measured_on: str) -> str:
     equal = sum(r.verdict == "equal" for r in rows)
     ran = sum(not r.verdict.startswith("not converted") for r in rows)
     table = "\n".join([TABLE_START, HEADER, *(r.markdown() for r in rows), TABLE_END])
+    refused = len(rows) - ran
     return PAGE.format(table=table, environment=environment, measured_on=measured_on, equal=equal, ran=ran,
-                       refused=len(rows) - ran, distributed_limits=DISTRIBUTED_LIMITS.strip())
+                       refused="1 case is" if refused == 1 else f"{refused} cases are",
+                       distributed_limits=DISTRIBUTED_LIMITS.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,7 +403,7 @@ exits 2.
 `fixtures/<case>/original.py` against `expected.py` (the converter's output), each at its own
 epoch count. Measured on {measured_on} with {environment}; seed 0, one torch thread per run, on
 the 5,000-digit MNIST, on a shared 2-core machine (seconds are loose). **{equal} of {ran} pairs
-are equal** on training, printed lines and logged metrics; {refused} cases are refused by the
+are equal** on training, printed lines and logged metrics; {refused} refused by the
 converter (no pair to run). Epochs: as each run iterated its training loader (original /
 converted). Printed lines: equal lines of all the original printed. Logged values: values of the
 conversion's logged metrics, `add_scalar` tags and `trainer.test` results compared with the
