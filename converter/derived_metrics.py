@@ -20,7 +20,7 @@ from .metric_origins import phase_span
 from .names import usage_of
 from .result import LoggedMetric
 from .transforms import substitute_names
-from .tree import body_of, code_of, contains
+from .tree import ParentMap, body_of, calls_named, code_of
 
 if TYPE_CHECKING:
     from .facts import Facts, Phase
@@ -303,13 +303,15 @@ def unrolled_origin(facts: "Facts", stage: str, key: str, derived: Derived) -> L
         if len(same) != 1:
             return None
         original = same[0]
-    function = _enclosing_function(lines.module, original)
+    parents = ParentMap(lines.module)
+    function = parents.enclosing_function(original)
     if function is None or not isinstance(function.body, cst.IndentedBlock):
         return None
     body = function.body.body
     span = (lines.span(body[0])[0], lines.span(body[-1])[1])
     epoch = lines.span(facts.epoch.loop) if facts.epoch is not None else (0, 0)
-    calls = [s for s in _statements_calling(lines.module, function.name.value) if not _inside(lines.span(s), span)]
+    statements = {parents.statement_of(call) for call in calls_named(lines.module, function.name.value, methods=True)}
+    calls = [s for s in statements if s is not None and not _inside(lines.span(s), span)]
     in_epoch = [s for s in calls if epoch[0] and _inside(lines.span(s), epoch)]
     chosen = in_epoch if stage == "val" else [s for s in calls if s not in in_epoch]
     if len(chosen) != 1 or not span[0]:
@@ -319,48 +321,3 @@ def unrolled_origin(facts: "Facts", stage: str, key: str, derived: Derived) -> L
 
 def _inside(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
     return outer[0] <= inner[0] and inner[1] <= outer[1]
-
-
-def _enclosing_function(module: cst.Module, target: cst.CSTNode) -> cst.FunctionDef | None:
-    """The innermost function (or method) of ``module`` whose code holds ``target``."""
-    found: list[cst.FunctionDef] = []
-    stack: list[cst.FunctionDef] = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if found:
-                return False
-            if node is target:
-                if stack:
-                    found.append(stack[-1])
-                return False
-            if isinstance(node, cst.FunctionDef):
-                stack.append(node)
-            return True
-
-        def on_leave(self, node: cst.CSTNode) -> None:
-            if isinstance(node, cst.FunctionDef) and stack and stack[-1] is node:
-                stack.pop()
-
-    module.visit(_Find())
-    return found[0] if found else None
-
-
-def _statements_calling(module: cst.Module, name: str) -> list[cst.BaseStatement]:
-    """The simple statements of ``module`` that call ``name(...)`` or ``<x>.name(...)``."""
-    found: list[cst.BaseStatement] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-            def calls(n: cst.CSTNode) -> bool:
-                if not isinstance(n, cst.Call):
-                    return False
-                func = n.func
-                return (isinstance(func, cst.Name) and func.value == name) or (
-                    isinstance(func, cst.Attribute) and func.attr.value == name)
-
-            if contains(node, calls):
-                found.append(node)
-
-    module.visit(_Calls())
-    return found
